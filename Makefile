@@ -1,0 +1,46 @@
+# Two commands matter on a fresh machine: `make synth` and `make test`. Both install what
+# they need (uv from PyPI into .tools, the locked dependencies into .venv).
+.DEFAULT_GOAL := help
+STACK ?= dev
+UV := .tools/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: help install synth synth-all test lint typecheck unit bench clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	bash scripts/bootstrap.sh
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	@touch $@
+
+install: $(VENV)/.synced  ## Install the locked dependencies into .venv
+
+synth: install  ## Synthesize STACK (default dev) into out/STACK and print the summary
+	$(BIN)/estate synth $(STACK)
+
+synth-all: install  ## Synthesize every stack
+	$(BIN)/estate synth --all
+
+lint: install  ## ruff (lint and format check)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install  ## mypy, strict on the project's code
+	$(BIN)/mypy
+
+unit: install  ## pytest only
+	$(BIN)/pytest
+
+test: install lint typecheck  ## The whole suite: ruff, mypy, pytest
+	$(BIN)/pytest
+
+bench: install  ## Benchmarks; writes benchmarks/README.md
+	$(BIN)/python -m benchmarks.run --write benchmarks/README.md
+
+clean:  ## Remove out/ and caches
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache

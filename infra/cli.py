@@ -1,0 +1,74 @@
+"""`estate`: the offline tool around the estate's one Pulumi program."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from infra.synth import StackResult, StacksRefusedError, discover_stacks, synth_stacks
+
+app = typer.Typer(
+    help="Synthesize and review the Blue Harvest observability estate offline.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+StacksDir = Annotated[
+    Path, typer.Option("--stacks-dir", help="Folder of Pulumi.<stack>.yaml files.")
+]
+OutDir = Annotated[Path, typer.Option("--out", help="Where out/<stack>/ trees are written.")]
+
+
+@app.callback()
+def _root() -> None:
+    """Keeps `synth` a subcommand even while it is the only one."""
+
+
+@app.command()
+def synth(
+    stack: Annotated[str | None, typer.Argument(help="Stack to synthesize, e.g. dev.")] = None,
+    all_stacks: Annotated[bool, typer.Option("--all", help="Every stack in --stacks-dir.")] = False,
+    stacks_dir: StacksDir = Path("stacks"),
+    out: OutDir = Path("out"),
+) -> None:
+    """Run the real program under Pulumi's mock engine and write out/<stack>/."""
+    if all_stacks == (stack is not None):
+        errors.print("estate synth: give one stack name or --all")
+        raise typer.Exit(2)
+    stacks = discover_stacks(stacks_dir) if all_stacks else [str(stack)]
+    if not stacks:
+        errors.print(f"estate synth: no Pulumi.<stack>.yaml files in {stacks_dir}")
+        raise typer.Exit(2)
+    try:
+        results = synth_stacks(stacks, stacks_dir, out)
+    except StacksRefusedError as exc:
+        for err in exc.errors:
+            errors.print(err.render(), markup=False)
+        errors.print("estate synth: configuration refused; nothing was written", markup=False)
+        raise typer.Exit(2) from None
+    for result in results:
+        _summary(result)
+
+
+def _summary(result: StackResult) -> None:
+    table = Table(
+        title=f"{result.stack}: {len(result.run.registrations)} resources -> {result.path}"
+    )
+    table.add_column("type")
+    table.add_column("count", justify="right")
+    for typ, count in result.counts.items():
+        table.add_row(typ, str(count))
+    console.print(table)
+    for warning in result.run.warnings:
+        console.print(f"warning: {warning}", markup=False)
+
+
+def main() -> None:
+    app()

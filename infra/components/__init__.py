@@ -1,0 +1,3 @@
+"""Pulumi ComponentResources: thin adapters from specs and renderers to resources."""
+
+TYPE_PREFIX = "blueharvest:observability"

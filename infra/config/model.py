@@ -1,0 +1,306 @@
+"""EstateConfig: every setting the program reads, typed, with cross-field rules.
+
+Top-level fields carry the full Pulumi config key as their alias (``blue-harvest:logs``,
+``aws:region``), so a validation error's location is the key a user types in a stack file.
+Nested fields use camelCase aliases, as Pulumi's structured config does.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from infra.config.secrets import placeholder
+
+PROJECT = "blue-harvest"
+
+Environment = Literal["local", "dev", "staging", "prod"]
+ENVIRONMENTS: tuple[Environment, ...] = ("local", "dev", "staging", "prod")
+
+#: The values CloudWatch Logs accepts for a log group's retention (0 means never expire).
+RETENTION_DAYS: tuple[int, ...] = (
+    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+_DNS_LABEL = r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$"
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+_REGION = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$"
+_K8S_VERSION = r"^1\.\d{2}$"
+_OIDC_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/.+$"
+_CHANNEL = r"^#[a-z0-9_-]+$"
+
+#: What each pattern means, for error messages a person can act on.
+PATTERN_HELP: dict[str, str] = {
+    _DNS_LABEL: "a DNS label: lowercase letters, digits and '-', starting with a letter",
+    _EMAIL: "an email address",
+    _REGION: "an AWS region such as us-east-1",
+    _K8S_VERSION: "a Kubernetes minor version such as '1.31'",
+    _OIDC_ARN: "an IAM OIDC provider ARN: arn:aws:iam::<account>:oidc-provider/<issuer>",
+    _CHANNEL: "a Slack channel such as #bh-alerts",
+}
+
+LogFilter = Literal["errors", "slowRequests", "failedLogins"]
+
+
+class SecureValue:
+    """Stands for a `secure:` value the offline loader will not decrypt."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __repr__(self) -> str:
+        return f"SecureValue({self.key!r})"
+
+
+def _accept_secret(value: object, info: ValidationInfo) -> object:
+    if isinstance(value, SecureValue):
+        return placeholder(value.key)
+    if isinstance(value, str):
+        context = info.context or {}
+        if not context.get("plaintext_secrets_ok", False):
+            raise ValueError(
+                "is a secret and must be stored encrypted (`pulumi config set --path --secret`);"
+                " plain text is accepted only in the local stack"
+            )
+    return value
+
+
+#: A secret setting: `secure:` in a stack file, a placeholder offline, plain text only in local.
+Secret = Annotated[SecretStr, BeforeValidator(_accept_secret)]
+
+
+def _pinned_image(value: str) -> str:
+    name, _, digest = value.partition("@")
+    if digest:
+        if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+            raise ValueError(f"image {value!r} has a malformed digest; use @sha256:<64 hex>")
+        return value
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last:
+        raise ValueError(f"image {value!r} has no tag; pin a version such as {value}:1.2.3")
+    tag = last.rsplit(":", 1)[1]
+    if tag == "latest":
+        raise ValueError(f"image {value!r} uses the 'latest' tag; pin a version")
+    return value
+
+
+def _allowed_retention(value: int) -> int:
+    if value not in RETENTION_DAYS:
+        allowed = ", ".join(str(v) for v in RETENTION_DAYS)
+        raise ValueError(f"{value} is not a retention CloudWatch accepts; allowed: {allowed}")
+    return value
+
+
+def _alarm_period(value: int) -> int:
+    if value not in (10, 30) and (value < 60 or value % 60):
+        raise ValueError(f"{value} is not an alarm period; allowed: 10, 30 or a multiple of 60")
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        populate_by_name=True,
+        hide_input_in_errors=True,
+    )
+
+
+class AwsConfig(_Model):
+    """Whether this stack has an AWS account (CloudWatch, KMS, IAM, SNS)."""
+
+    enabled: bool = Field(description="Create the AWS resources (log groups, KMS, alarms, IAM).")
+
+
+class ClusterConfig(_Model):
+    """The Kubernetes cluster the workloads and the monitoring stack run in."""
+
+    name: str = Field(pattern=_DNS_LABEL, description="Cluster name, used in external labels.")
+    kubernetes_version: str = Field(
+        pattern=_K8S_VERSION, description="Kubernetes minor version, e.g. '1.31'."
+    )
+    namespace: str = Field(pattern=_DNS_LABEL, description="Namespace of the workloads.")
+    oidc_provider_arn: str | None = Field(
+        default=None,
+        pattern=_OIDC_ARN,
+        description="The cluster's IAM OIDC provider; when set, service accounts get IRSA roles.",
+    )
+
+    @property
+    def oidc_issuer(self) -> str | None:
+        """The issuer host and path the trust policy's conditions are keyed by."""
+        if self.oidc_provider_arn is None:
+            return None
+        return self.oidc_provider_arn.split(":oidc-provider/", 1)[1]
+
+
+class ServiceConfig(_Model):
+    """One workload of the application (the Express backend, the Next.js frontend)."""
+
+    image: Annotated[str, AfterValidator(_pinned_image)] = Field(
+        description="Container image, pinned to a tag or digest (never 'latest')."
+    )
+    port: int = Field(ge=1, le=65535, description="Container port serving HTTP and /metrics.")
+    replicas: int = Field(default=1, ge=1, le=100)
+    boot_seconds: int = Field(default=60, ge=1, le=3600, description="Worst-case start time.")
+    service_account: str | None = Field(
+        default=None, pattern=_DNS_LABEL, description="Defaults to the service's name."
+    )
+    log_filters: tuple[LogFilter, ...] = Field(
+        default=("errors", "slowRequests"),
+        description="CloudWatch metric filters over this service's JSON logs.",
+    )
+
+
+class AlarmThreshold(_Model):
+    """A CloudWatch alarm on a metric-filter count."""
+
+    threshold: float = Field(gt=0, description="Alarm when the count reaches this value.")
+    period_seconds: Annotated[int, AfterValidator(_alarm_period)] = 60
+    evaluation_periods: int = Field(default=5, ge=1, le=100)
+
+
+class LogAlarms(_Model):
+    errors: AlarmThreshold = AlarmThreshold(threshold=10)
+    slow_requests: AlarmThreshold = AlarmThreshold(
+        threshold=25, period_seconds=300, evaluation_periods=2
+    )
+
+
+class LogsConfig(_Model):
+    """CloudWatch Logs: groups, retention, encryption, metric filters, saved queries, alarms."""
+
+    group_prefix: str = Field(
+        default="/blue-harvest",
+        pattern=r"^/[A-Za-z0-9_.#/-]*[A-Za-z0-9_.#-]$",
+        description="Log groups are named <prefix>/<service>.",
+    )
+    retention_days: Annotated[int, AfterValidator(_allowed_retention)]
+    group_class: Literal["STANDARD", "INFREQUENT_ACCESS"] = "STANDARD"
+    encrypt: bool = Field(description="Encrypt the log groups with a customer-managed KMS key.")
+    protect: bool = Field(description="Protect log groups and the key, and retain them on delete.")
+    metric_namespace: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_./#:-]{1,255}$",
+        description="Defaults to BlueHarvest/<environment>.",
+    )
+    slow_request_ms: int = Field(default=1000, ge=1, description="What counts as a slow request.")
+    report_email: str | None = Field(default=None, pattern=_EMAIL)
+    alarms: LogAlarms = LogAlarms()
+
+
+class PagerDutyConfig(_Model):
+    routing_key: Secret = Field(description="Events API v2 integration (routing) key.")
+
+
+class SlackChannels(_Model):
+    critical: str = Field(default="#bh-incidents", pattern=_CHANNEL)
+    warning: str = Field(default="#bh-alerts", pattern=_CHANNEL)
+    info: str = Field(default="#bh-alerts-low", pattern=_CHANNEL)
+
+
+class SlackConfig(_Model):
+    webhook_url: Secret = Field(description="Slack incoming-webhook URL.")
+    channels: SlackChannels = SlackChannels()
+
+
+class AlertingConfig(_Model):
+    """Where alerts go: PagerDuty for on-call, Slack for the team."""
+
+    pagerduty: PagerDutyConfig | None = None
+    slack: SlackConfig | None = None
+
+
+class EstateConfig(BaseModel):
+    """The whole estate's settings for one stack."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    environment: Environment = Field(alias=f"{PROJECT}:environment")
+    aws_region: str | None = Field(default=None, alias="aws:region", pattern=_REGION)
+    aws: AwsConfig = Field(alias=f"{PROJECT}:aws")
+    cluster: ClusterConfig = Field(alias=f"{PROJECT}:cluster")
+    services: dict[Annotated[str, Field(pattern=_DNS_LABEL)], ServiceConfig] = Field(
+        alias=f"{PROJECT}:services", min_length=1
+    )
+    logs: LogsConfig = Field(alias=f"{PROJECT}:logs")
+    alerting: AlertingConfig = Field(default=AlertingConfig(), alias=f"{PROJECT}:alerting")
+
+    @property
+    def metric_namespace(self) -> str:
+        return self.logs.metric_namespace or f"BlueHarvest/{self.environment}"
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> Self:
+        problems: list[tuple[str, str]] = []
+        if self.aws.enabled and self.aws_region is None:
+            problems.append(("aws:region", "is required when blue-harvest:aws.enabled is true"))
+        if self.environment == "prod":
+            if not self.logs.encrypt:
+                problems.append((f"{PROJECT}:logs.encrypt", "must be true in prod"))
+            if not self.logs.protect:
+                problems.append((f"{PROJECT}:logs.protect", "must be true in prod"))
+            if self.alerting.pagerduty is None:
+                problems.append(
+                    (
+                        f"{PROJECT}:alerting.pagerduty",
+                        "is required in prod: critical alerts need"
+                        " an on-call route (set alerting.pagerduty.routingKey as a secret)",
+                    )
+                )
+        if (
+            self.aws.enabled
+            and self.environment in ("staging", "prod")
+            and not self.logs.report_email
+        ):
+            problems.append(
+                (
+                    f"{PROJECT}:logs.reportEmail",
+                    f"is required in {self.environment}: log alarms email their reports there",
+                )
+            )
+        if self.logs.group_class == "INFREQUENT_ACCESS":
+            with_filters = sorted(n for n, s in self.services.items() if s.log_filters)
+            if with_filters:
+                problems.append(
+                    (
+                        f"{PROJECT}:logs.groupClass",
+                        "INFREQUENT_ACCESS log groups support no metric filters; use STANDARD"
+                        f" or set logFilters: [] on {', '.join(with_filters)}",
+                    )
+                )
+        if problems:
+            raise CrossFieldError(problems)
+        return self
+
+    def service_account(self, service: str) -> str:
+        return self.services[service].service_account or service
+
+
+class CrossFieldError(ValueError):
+    """Raised by EstateConfig's cross-field rules; each problem names its own key."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{k}: {m}" for k, m in problems))
+
+
+def top_level_keys() -> dict[str, str]:
+    """Full config key -> field name, for every key EstateConfig reads."""
+    return {str(f.alias): name for name, f in EstateConfig.model_fields.items()}

@@ -1,0 +1,1 @@
+"""Typed, pure descriptions of what each area declares. No Pulumi import here."""

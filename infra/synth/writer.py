@@ -1,0 +1,104 @@
+"""Turn a SynthRun into the review artifact out/<stack>/: deterministic bytes, no secrets."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from infra.config.secrets import PLACEHOLDER_PREFIX
+from infra.synth.engine import SynthRun
+from infra.synth.recorder import Registration
+
+#: AWS resource types -> the file under aws/ that holds them.
+_AWS_FILES = {
+    "aws:cloudwatch/logGroup:LogGroup": "log-groups.json",
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": "metric-filters.json",
+    "aws:cloudwatch/queryDefinition:QueryDefinition": "saved-queries.json",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "alarms.json",
+    "aws:kms/key:Key": "kms.json",
+    "aws:kms/alias:Alias": "kms.json",
+    "aws:sns/topic:Topic": "sns.json",
+    "aws:sns/topicSubscription:TopicSubscription": "sns.json",
+    "aws:iam/policy:Policy": "iam.json",
+    "aws:iam/role:Role": "iam.json",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "iam.json",
+}
+#: Inputs that hold a JSON document as a string; shown parsed in the per-area files.
+_JSON_STRING_INPUTS = ("policy", "assumeRolePolicy")
+
+
+class SecretLeakError(RuntimeError):
+    """A config secret's placeholder reached an artifact: some code unwrapped a secret."""
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def _area_entry(reg: Registration) -> dict[str, Any]:
+    inputs = dict(reg.inputs)
+    for key in _JSON_STRING_INPUTS:
+        value = inputs.get(key)
+        if isinstance(value, str):
+            with contextlib.suppress(json.JSONDecodeError):
+                inputs[key] = json.loads(value)
+    return {
+        "name": reg.name,
+        "type": reg.type,
+        "urn": reg.urn,
+        "protect": reg.protect,
+        "retainOnDelete": reg.retain_on_delete,
+        "inputs": inputs,
+    }
+
+
+def render_files(run: SynthRun) -> dict[str, str]:
+    """Relative path -> file text for everything `estate synth` writes for one stack."""
+    files: dict[str, str] = {
+        "resources.json": canonical_json(
+            {"stack": run.stack, "resources": [r.as_dict() for r in run.registrations]}
+        )
+    }
+    aws: dict[str, list[dict[str, Any]]] = {}
+    for reg in run.registrations:
+        if reg.type.startswith("aws:") and reg.custom:
+            name = _AWS_FILES.get(reg.type, f"{reg.type.split(':')[1].split('/')[0]}.json")
+            aws.setdefault(name, []).append(_area_entry(reg))
+    for name, entries in aws.items():
+        files[f"aws/{name}"] = canonical_json(entries)
+    for path, text in files.items():
+        if PLACEHOLDER_PREFIX in text:
+            raise SecretLeakError(
+                f"a secret reached out/{run.stack}/{path} unwrapped; pass secrets to resources"
+                " as pulumi.Output.secret(...)"
+            )
+    return files
+
+
+def write_tree(out_dir: Path, stack: str, files: dict[str, str]) -> Path:
+    """Replace out/<stack>/ with exactly `files`, atomically enough that a failure leaves the
+    previous tree in place."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / stack
+    staging = Path(tempfile.mkdtemp(prefix=f".{stack}.", dir=out_dir))
+    try:
+        for rel, text in files.items():
+            path = staging / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def type_counts(run: SynthRun) -> dict[str, int]:
+    return dict(sorted(Counter(r.type for r in run.registrations).items()))

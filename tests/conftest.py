@@ -1,0 +1,55 @@
+"""Shared fixtures: the repository's own stacks and a way to build configs from plain dicts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.config import EstateConfig, build_config, load_stack_file
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS = ROOT / "stacks"
+STACK_NAMES = ("local", "dev", "staging", "prod")
+
+
+def stack_config(stack: str) -> EstateConfig:
+    return load_stack_file(STACKS / f"Pulumi.{stack}.yaml", stack)
+
+
+def make_config(
+    environment: str, *, plaintext_secrets_ok: bool = True, **keys: Any
+) -> EstateConfig:
+    """A config for `environment` from project keys given as python names (logs=..., ...)."""
+    raw: dict[str, Any] = {
+        "blue-harvest:environment": environment,
+        "blue-harvest:services": {
+            "backend": {
+                "image": "ghcr.io/blue-harvest/backend:1.42.0",
+                "port": 4000,
+                "logFilters": ["errors", "slowRequests", "failedLogins"],
+            },
+            "frontend": {"image": "ghcr.io/blue-harvest/frontend:1.42.0", "port": 3000},
+        },
+    }
+    if environment != "local":
+        raw["aws:region"] = "us-east-1"
+    if environment in ("staging", "prod"):
+        raw["blue-harvest:logs"] = {"reportEmail": "sre@blueharvest.example"}
+    if environment == "prod":
+        raw["blue-harvest:alerting"] = {"pagerduty": {"routingKey": "pd-test-key"}}
+    for name, value in keys.items():
+        key = name if ":" in name else f"blue-harvest:{name}"
+        raw[key] = value
+    return build_config(
+        raw,
+        source=f"test:{environment}",
+        stack=environment,
+        plaintext_secrets_ok=plaintext_secrets_ok,
+    )
+
+
+@pytest.fixture(params=STACK_NAMES)
+def stack_name(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
