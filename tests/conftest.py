@@ -37,7 +37,7 @@ def make_config(
         raw["aws:region"] = "us-east-1"
     if environment in ("staging", "prod"):
         raw["blue-harvest:logs"] = {"reportEmail": "sre@blueharvest.example"}
-    if environment == "prod":
+    if environment in ("staging", "prod"):
         raw["blue-harvest:alerting"] = {"pagerduty": {"routingKey": "pd-test-key"}}
     for name, value in keys.items():
         key = name if ":" in name else f"blue-harvest:{name}"

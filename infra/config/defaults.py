@@ -20,6 +20,10 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "namespace": "blue-harvest",
         },
         f"{_P}:logs": {"retentionDays": 1, "encrypt": False, "protect": False},
+        f"{_P}:alerting": {
+            "pageOnCall": False,
+            "grouping": {"groupWait": "10s", "groupInterval": "1m", "repeatInterval": "1h"},
+        },
     },
     "dev": {
         f"{_P}:aws": {"enabled": True},
@@ -29,6 +33,10 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "namespace": "blue-harvest",
         },
         f"{_P}:logs": {"retentionDays": 14, "encrypt": False, "protect": False},
+        f"{_P}:alerting": {
+            "pageOnCall": False,
+            "grouping": {"groupWait": "1m", "groupInterval": "10m", "repeatInterval": "12h"},
+        },
     },
     "staging": {
         f"{_P}:aws": {"enabled": True},
@@ -38,6 +46,10 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "namespace": "blue-harvest",
         },
         f"{_P}:logs": {"retentionDays": 30, "encrypt": True, "protect": False},
+        f"{_P}:alerting": {
+            "pageOnCall": True,
+            "grouping": {"groupWait": "30s", "groupInterval": "5m", "repeatInterval": "4h"},
+        },
     },
     "prod": {
         f"{_P}:aws": {"enabled": True},
@@ -47,6 +59,10 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "namespace": "blue-harvest",
         },
         f"{_P}:logs": {"retentionDays": 90, "encrypt": True, "protect": True},
+        f"{_P}:alerting": {
+            "pageOnCall": True,
+            "grouping": {"groupWait": "30s", "groupInterval": "5m", "repeatInterval": "1h"},
+        },
     },
 }
 

@@ -41,6 +41,9 @@ _REGION = r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$"
 _K8S_VERSION = r"^1\.\d{2}$"
 _OIDC_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/.+$"
 _CHANNEL = r"^#[a-z0-9_-]+$"
+_DURATION = r"^([0-9]+(ms|s|m|h|d|w|y))+$"
+_URL = r"^https?://[^\s]+$"
+_HOSTPORT = r"^[A-Za-z0-9.-]+:[0-9]{1,5}$"
 
 #: What each pattern means, for error messages a person can act on.
 PATTERN_HELP: dict[str, str] = {
@@ -50,6 +53,9 @@ PATTERN_HELP: dict[str, str] = {
     _K8S_VERSION: "a Kubernetes minor version such as '1.31'",
     _OIDC_ARN: "an IAM OIDC provider ARN: arn:aws:iam::<account>:oidc-provider/<issuer>",
     _CHANNEL: "a Slack channel such as #bh-alerts",
+    _DURATION: "a Prometheus duration such as 30s, 5m or 1h30m",
+    _URL: "an http(s) URL",
+    _HOSTPORT: "host:port",
 }
 
 LogFilter = Literal["errors", "slowRequests", "failedLogins"]
@@ -206,7 +212,14 @@ class LogsConfig(_Model):
 
 
 class PagerDutyConfig(_Model):
+    """PagerDuty Events API v2: where critical alerts page the on-call."""
+
     routing_key: Secret = Field(description="Events API v2 integration (routing) key.")
+    url: str = Field(
+        default="https://events.pagerduty.com/v2/enqueue",
+        pattern=_URL,
+        description="Events API endpoint; tests point it at a local sink.",
+    )
 
 
 class SlackChannels(_Model):
@@ -216,15 +229,62 @@ class SlackChannels(_Model):
 
 
 class SlackConfig(_Model):
+    """Slack incoming webhook for the team's channels."""
+
     webhook_url: Secret = Field(description="Slack incoming-webhook URL.")
     channels: SlackChannels = SlackChannels()
 
 
-class AlertingConfig(_Model):
-    """Where alerts go: PagerDuty for on-call, Slack for the team."""
+class EmailConfig(_Model):
+    """SMTP for the email reports (info alerts)."""
 
+    to: str = Field(pattern=_EMAIL, description="Where report emails go.")
+    from_: str = Field(alias="from", pattern=_EMAIL, description="Sender address.")
+    smarthost: str = Field(pattern=_HOSTPORT, description="SMTP relay, host:port.")
+    auth_username: str | None = None
+    auth_password: Secret | None = None
+    require_tls: bool = True
+
+
+class GroupingConfig(_Model):
+    """How Alertmanager batches notifications."""
+
+    group_by: tuple[str, ...] = ("alertname", "service")
+    group_wait: str = Field(default="30s", pattern=_DURATION)
+    group_interval: str = Field(default="5m", pattern=_DURATION)
+    repeat_interval: str = Field(default="4h", pattern=_DURATION)
+
+
+class AlertOverride(_Model):
+    """A per-environment change to one alert rule."""
+
+    threshold: float | None = None
+    for_: str | None = Field(default=None, alias="for", pattern=_DURATION)
+
+
+class AlertingConfig(_Model):
+    """Where alerts go: PagerDuty for on-call, Slack for the team, email for reports."""
+
+    page_on_call: bool = Field(
+        default=False, description="Critical alerts page PagerDuty (never in dev or local)."
+    )
     pagerduty: PagerDutyConfig | None = None
     slack: SlackConfig | None = None
+    email: EmailConfig | None = None
+    heartbeat_url: Secret | None = Field(
+        default=None, description="Dead man's switch URL that receives Watchdog; else null."
+    )
+    grouping: GroupingConfig = GroupingConfig()
+    overrides: dict[str, AlertOverride] = Field(
+        default_factory=dict, description="Alert name -> threshold/for changes."
+    )
+    runbook_base_url: str = Field(
+        default="https://runbooks.blueharvest.example/alerts", pattern=_URL
+    )
+    grafana_url: str = Field(
+        default="https://grafana.blueharvest.example", pattern=_URL,
+        description="Base URL for the dashboard links in alert annotations.",
+    )
 
 
 class EstateConfig(BaseModel):
@@ -256,14 +316,25 @@ class EstateConfig(BaseModel):
                 problems.append((f"{PROJECT}:logs.encrypt", "must be true in prod"))
             if not self.logs.protect:
                 problems.append((f"{PROJECT}:logs.protect", "must be true in prod"))
-            if self.alerting.pagerduty is None:
+            if not self.alerting.page_on_call:
                 problems.append(
-                    (
-                        f"{PROJECT}:alerting.pagerduty",
-                        "is required in prod: critical alerts need"
-                        " an on-call route (set alerting.pagerduty.routingKey as a secret)",
-                    )
+                    (f"{PROJECT}:alerting.pageOnCall", "must be true in prod: critical alerts page")
                 )
+        if self.alerting.page_on_call and self.environment in ("local", "dev"):
+            problems.append(
+                (
+                    f"{PROJECT}:alerting.pageOnCall",
+                    f"must be false in {self.environment}: only staging and prod page the on-call",
+                )
+            )
+        if self.alerting.page_on_call and self.alerting.pagerduty is None:
+            problems.append(
+                (
+                    f"{PROJECT}:alerting.pagerduty",
+                    "is required when pageOnCall is true: critical alerts need an on-call route"
+                    " (set alerting.pagerduty.routingKey as a secret)",
+                )
+            )
         if (
             self.aws.enabled
             and self.environment in ("staging", "prod")
