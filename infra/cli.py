@@ -18,7 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 StacksDir = Annotated[
     Path, typer.Option("--stacks-dir", help="Folder of Pulumi.<stack>.yaml files.")
@@ -72,3 +72,7 @@ def _summary(result: StackResult) -> None:
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

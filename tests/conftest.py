@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from infra.config import EstateConfig, build_config, load_stack_file
+from infra.config.defaults import merge
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = ROOT / "stacks"
@@ -21,7 +22,8 @@ def stack_config(stack: str) -> EstateConfig:
 def make_config(
     environment: str, *, plaintext_secrets_ok: bool = True, **keys: Any
 ) -> EstateConfig:
-    """A config for `environment` from project keys given as python names (logs=..., ...)."""
+    """A config for `environment`; keyword arguments are project keys (logs=...) merged over a
+    valid baseline, so a test states only what it is about."""
     raw: dict[str, Any] = {
         "blue-harvest:environment": environment,
         "blue-harvest:services": {
@@ -41,7 +43,7 @@ def make_config(
         raw["blue-harvest:alerting"] = {"pagerduty": {"routingKey": "pd-test-key"}}
     for name, value in keys.items():
         key = name if ":" in name else f"blue-harvest:{name}"
-        raw[key] = value
+        raw[key] = merge(raw[key], value) if isinstance(raw.get(key), dict) else value
     return build_config(
         raw,
         source=f"test:{environment}",

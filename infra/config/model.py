@@ -282,7 +282,8 @@ class AlertingConfig(_Model):
         default="https://runbooks.blueharvest.example/alerts", pattern=_URL
     )
     grafana_url: str = Field(
-        default="https://grafana.blueharvest.example", pattern=_URL,
+        default="https://grafana.blueharvest.example",
+        pattern=_URL,
         description="Base URL for the dashboard links in alert annotations.",
     )
 

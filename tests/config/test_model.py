@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.config import RETENTION_DAYS, ConfigError
+from infra.config import RETENTION_DAYS, ConfigError, build_config
 from tests.conftest import make_config
 
 
@@ -46,8 +46,13 @@ def test_other_retentions_are_refused(days: int) -> None:
 
 
 def test_prod_collects_every_cross_field_problem_at_once() -> None:
+    raw = {
+        "aws:region": "us-east-1",
+        "blue-harvest:services": {"backend": {"image": "b:1", "port": 4000}},
+        "blue-harvest:logs": {"encrypt": False, "protect": False},
+    }
     with pytest.raises(ConfigError) as caught:
-        make_config("prod", logs={"encrypt": False, "protect": False}, alerting={})
+        build_config(raw, source="x.yaml", stack="prod", plaintext_secrets_ok=False)
     keys = {p.key for p in caught.value.problems}
     assert keys >= {
         "blue-harvest:logs.encrypt",

@@ -1,0 +1,228 @@
+"""`estate synth`: the whole tree, determinism, secrets, and refusing bad config."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+from typer.testing import CliRunner
+
+from infra.cli import app
+from infra.config import EstateConfig, load_stack_file
+from infra.config.secrets import SECRET_MARKER
+from infra.synth import StacksRefusedError, synth_stacks
+from infra.synth.engine import run_program
+from infra.synth.writer import SecretLeakError, render_files
+from tests.conftest import ROOT, STACK_NAMES, STACKS, make_config
+
+CANARY = "CANARY-7d1e0b9c-never-print-me"
+
+
+def _tree(path: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()
+    }
+
+
+def test_every_stack_synths(tmp_path: Path) -> None:
+    results = synth_stacks(list(STACK_NAMES), STACKS, tmp_path)
+    assert [r.stack for r in results] == list(STACK_NAMES)
+    for result in results:
+        doc = json.loads((tmp_path / result.stack / "resources.json").read_text())
+        assert doc["stack"] == result.stack
+        urns = [r["urn"] for r in doc["resources"]]
+        assert urns == sorted(urns)
+
+
+def test_dev_writes_resources_and_the_aws_area(tmp_path: Path) -> None:
+    synth_stacks(["dev"], STACKS, tmp_path)
+    assert (tmp_path / "dev" / "resources.json").is_file()
+    aws_files = sorted(p.name for p in (tmp_path / "dev" / "aws").iterdir())
+    assert aws_files == [
+        "alarms.json",
+        "iam.json",
+        "log-groups.json",
+        "metric-filters.json",
+        "saved-queries.json",
+        "sns.json",
+    ]
+    groups = json.loads((tmp_path / "dev" / "aws" / "log-groups.json").read_text())
+    assert [g["inputs"]["name"] for g in groups] == [
+        "/blue-harvest/backend",
+        "/blue-harvest/frontend",
+    ]
+
+
+def test_registration_records_every_field_reviewers_need(tmp_path: Path) -> None:
+    synth_stacks(["prod"], STACKS, tmp_path)
+    doc = json.loads((tmp_path / "prod" / "resources.json").read_text())
+    group = next(r for r in doc["resources"] if r["name"] == "logs-backend")
+    assert set(group) == {
+        "urn",
+        "type",
+        "name",
+        "custom",
+        "parent",
+        "provider",
+        "protect",
+        "retainOnDelete",
+        "deleteBeforeReplace",
+        "dependsOn",
+        "ignoreChanges",
+        "replaceOnChanges",
+        "inputs",
+    }
+    assert group["protect"] is True
+    assert group["retainOnDelete"] is True
+    assert group["parent"].endswith("blueharvest:observability:CloudWatchLogs::logs")
+    assert group["provider"].startswith("urn:pulumi:prod::blue-harvest::pulumi:providers:aws::aws")
+
+
+def test_two_runs_are_byte_identical(tmp_path: Path) -> None:
+    synth_stacks(["prod"], STACKS, tmp_path / "a")
+    synth_stacks(["prod"], STACKS, tmp_path / "b")
+    first, second = _tree(tmp_path / "a" / "prod"), _tree(tmp_path / "b" / "prod")
+    assert first == second
+    assert len(first) > 1
+
+
+def test_a_rerun_replaces_the_tree_exactly(tmp_path: Path) -> None:
+    synth_stacks(["prod"], STACKS, tmp_path)
+    (tmp_path / "prod" / "stale.json").write_text("{}")
+    synth_stacks(["prod"], STACKS, tmp_path)
+    assert not (tmp_path / "prod" / "stale.json").exists()
+
+
+def _stacks_with_canary(tmp_path: Path) -> Path:
+    """Copies of the repository's stacks where every secret carries the canary: as the
+    ciphertext of each `secure:` value, and as plain text in local (where plain is allowed)."""
+    stacks = tmp_path / "stacks"
+    shutil.copytree(STACKS, stacks)
+    for path in stacks.glob("Pulumi.*.yaml"):
+        text = path.read_text()
+        text = text.replace("secure: v1:", f"secure: v1:{CANARY}")
+        path.write_text(text)
+    local = stacks / "Pulumi.local.yaml"
+    local.write_text(
+        local.read_text()
+        + "  blue-harvest:alerting:\n"
+        + f"    slack: {{webhookUrl: 'https://hooks.slack.example/{CANARY}'}}\n"
+        + f"    heartbeatUrl: 'https://heartbeat.example/{CANARY}'\n"
+    )
+    return stacks
+
+
+def test_canary_secret_is_nowhere_in_the_output_or_the_printed_summary(tmp_path: Path) -> None:
+    stacks = _stacks_with_canary(tmp_path)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["synth", "--all", "--stacks-dir", str(stacks), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "prod" in result.output
+    assert CANARY not in result.output
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) >= 4
+    for path in files:
+        assert CANARY not in path.read_text(), path
+
+
+def test_secret_inputs_are_masked_by_the_recorder() -> None:
+    def program(config: EstateConfig) -> None:
+        aws.ssm.Parameter(
+            "canary", type="SecureString", value=pulumi.Output.secret(CANARY), name="/canary"
+        )
+
+    run = run_program(make_config("local"), "local", program)
+    (param,) = [r for r in run.registrations if r.type == "aws:ssm/parameter:Parameter"]
+    assert param.inputs["value"] == SECRET_MARKER
+    assert param.inputs["name"] == "/canary"
+    assert CANARY not in json.dumps([r.as_dict() for r in run.registrations])
+
+
+def test_a_secret_passed_unwrapped_stops_the_synth() -> None:
+    config = load_stack_file(STACKS / "Pulumi.prod.yaml")
+    assert config.alerting.pagerduty is not None
+    leaked = config.alerting.pagerduty.routing_key.get_secret_value()
+
+    def program(c: EstateConfig) -> None:
+        aws.cloudwatch.LogGroup("leak", name=leaked)
+
+    run = run_program(config, "prod", program)
+    with pytest.raises(SecretLeakError, match=r"resources\.json"):
+        render_files(run)
+
+
+def test_bad_config_writes_nothing_and_names_the_key(tmp_path: Path) -> None:
+    stacks = tmp_path / "stacks"
+    shutil.copytree(STACKS, stacks)
+    prod = stacks / "Pulumi.prod.yaml"
+    prod.write_text(prod.read_text().replace("retentionDays: 90", "retentionDays: 42"))
+    out = tmp_path / "out"
+    with pytest.raises(StacksRefusedError) as caught:
+        synth_stacks(list(STACK_NAMES), stacks, out)
+    assert "blue-harvest:logs.retentionDays" in str(caught.value)
+    assert not out.exists()
+
+
+def test_cli_refuses_bad_config_without_traceback_or_output(tmp_path: Path) -> None:
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    bad = ROOT / "tests" / "config" / "bad" / "Pulumi.prod-unencrypted.yaml"
+    shutil.copy(bad, stacks / "Pulumi.prod.yaml")
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "infra.cli",
+            "synth",
+            "prod",
+            "--stacks-dir",
+            str(stacks),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert (
+        f"{stacks / 'Pulumi.prod.yaml'}: blue-harvest:logs.encrypt: must be true in prod"
+        in proc.stderr
+    )
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "nothing was written" in proc.stderr
+    assert not out.exists()
+
+
+def test_cli_prints_a_summary_per_type(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["synth", "dev", "--stacks-dir", str(STACKS), "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "dev:" in result.output
+    assert "aws:cloudwatch/logGroup:LogGroup" in result.output
+    assert "warning:" not in result.output or "reportEmail" not in result.output
+
+
+@pytest.mark.parametrize("args", [["synth"], ["synth", "dev", "--all"]])
+def test_cli_needs_exactly_one_of_stack_or_all(args: list[str]) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+
+
+def test_unknown_stack_is_a_config_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["synth", "nope", "--stacks-dir", str(STACKS), "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2
+    assert "no such stack file" in result.output
