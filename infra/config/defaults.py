@@ -11,6 +11,28 @@ from infra.config.model import PROJECT, Environment
 
 _P = PROJECT
 
+
+def _metrics(  # noqa: PLR0917 (one row of the sizing table)
+    retention: str,
+    size: str,
+    storage: str,
+    prometheus: int,
+    alertmanager: int,
+    cpu: str,
+    memory: str,
+    grafana_storage: str | None,
+) -> dict[str, Any]:
+    return {
+        "retention": retention,
+        "retentionSize": size,
+        "storage": storage,
+        "prometheusReplicas": prometheus,
+        "alertmanagerReplicas": alertmanager,
+        "prometheusResources": {"cpuRequest": cpu, "memoryRequest": memory, "memoryLimit": memory},
+        "grafanaStorage": grafana_storage,
+    }
+
+
 ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
     "local": {
         f"{_P}:aws": {"enabled": False},
@@ -24,6 +46,7 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "pageOnCall": False,
             "grouping": {"groupWait": "10s", "groupInterval": "1m", "repeatInterval": "1h"},
         },
+        f"{_P}:metrics": _metrics("2d", "4GB", "5Gi", 1, 1, "100m", "512Mi", None),
     },
     "dev": {
         f"{_P}:aws": {"enabled": True},
@@ -37,6 +60,7 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "pageOnCall": False,
             "grouping": {"groupWait": "1m", "groupInterval": "10m", "repeatInterval": "12h"},
         },
+        f"{_P}:metrics": _metrics("7d", "18GB", "20Gi", 1, 1, "250m", "1Gi", "2Gi"),
     },
     "staging": {
         f"{_P}:aws": {"enabled": True},
@@ -50,6 +74,7 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "pageOnCall": True,
             "grouping": {"groupWait": "30s", "groupInterval": "5m", "repeatInterval": "4h"},
         },
+        f"{_P}:metrics": _metrics("15d", "45GB", "50Gi", 2, 2, "500m", "2Gi", "5Gi"),
     },
     "prod": {
         f"{_P}:aws": {"enabled": True},
@@ -63,6 +88,7 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "pageOnCall": True,
             "grouping": {"groupWait": "30s", "groupInterval": "5m", "repeatInterval": "1h"},
         },
+        f"{_P}:metrics": _metrics("30d", "90GB", "100Gi", 2, 3, "1", "4Gi", "10Gi"),
     },
 }
 

@@ -44,6 +44,9 @@ _CHANNEL = r"^#[a-z0-9_-]+$"
 _DURATION = r"^([0-9]+(ms|s|m|h|d|w|y))+$"
 _URL = r"^https?://[^\s]+$"
 _HOSTPORT = r"^[A-Za-z0-9.-]+:[0-9]{1,5}$"
+_CPU = r"^([0-9]+m|[0-9]+(\.[0-9]+)?)$"
+_MEMORY = r"^[0-9]+(Ki|Mi|Gi|Ti)$"
+_SIZE = r"^[0-9]+(B|KB|MB|GB|TB|PB)$"
 
 #: What each pattern means, for error messages a person can act on.
 PATTERN_HELP: dict[str, str] = {
@@ -56,6 +59,9 @@ PATTERN_HELP: dict[str, str] = {
     _DURATION: "a Prometheus duration such as 30s, 5m or 1h30m",
     _URL: "an http(s) URL",
     _HOSTPORT: "host:port",
+    _CPU: "a CPU quantity such as 250m or 2",
+    _MEMORY: "a binary quantity such as 512Mi or 50Gi",
+    _SIZE: "a Prometheus size such as 45GB",
 }
 
 LogFilter = Literal["errors", "slowRequests", "failedLogins"]
@@ -288,6 +294,44 @@ class AlertingConfig(_Model):
     )
 
 
+class ResourcesConfig(_Model):
+    """Kubernetes requests and limits for one container."""
+
+    cpu_request: str = Field(pattern=_CPU)
+    memory_request: str = Field(pattern=_MEMORY)
+    cpu_limit: str | None = Field(default=None, pattern=_CPU)
+    memory_limit: str = Field(pattern=_MEMORY)
+
+    def as_k8s(self) -> dict[str, dict[str, str]]:
+        limits = {"memory": self.memory_limit}
+        if self.cpu_limit:
+            limits["cpu"] = self.cpu_limit
+        return {
+            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
+            "limits": limits,
+        }
+
+
+class MetricsConfig(_Model):
+    """kube-prometheus-stack: Prometheus, Alertmanager, Grafana and the operator."""
+
+    namespace: str = Field(default="monitoring", pattern=_DNS_LABEL)
+    chart_version: str = Field(default="88.0.0", pattern=r"^\d+\.\d+\.\d+$")
+    retention: str = Field(pattern=_DURATION, description="How long Prometheus keeps samples.")
+    retention_size: str = Field(pattern=_SIZE, description="Disk cap for the TSDB, e.g. 45GB.")
+    storage: str = Field(pattern=_MEMORY, description="Prometheus volume size, e.g. 50Gi.")
+    storage_class: str | None = Field(default=None, pattern=_DNS_LABEL)
+    prometheus_replicas: int = Field(ge=1, le=10)
+    alertmanager_replicas: int = Field(ge=1, le=10)
+    alertmanager_storage: str = Field(default="1Gi", pattern=_MEMORY)
+    scrape_interval: str = Field(default="30s", pattern=_DURATION)
+    evaluation_interval: str = Field(default="30s", pattern=_DURATION)
+    prometheus_resources: ResourcesConfig
+    grafana_storage: str | None = Field(
+        default=None, pattern=_MEMORY, description="Grafana persistence size; none disables it."
+    )
+
+
 class EstateConfig(BaseModel):
     """The whole estate's settings for one stack."""
 
@@ -302,6 +346,7 @@ class EstateConfig(BaseModel):
     )
     logs: LogsConfig = Field(alias=f"{PROJECT}:logs")
     alerting: AlertingConfig = Field(default=AlertingConfig(), alias=f"{PROJECT}:alerting")
+    metrics: MetricsConfig = Field(alias=f"{PROJECT}:metrics")
 
     @property
     def metric_namespace(self) -> str:
@@ -336,6 +381,24 @@ class EstateConfig(BaseModel):
                     " (set alerting.pagerduty.routingKey as a secret)",
                 )
             )
+        if self.environment == "prod":
+            if self.metrics.prometheus_replicas < 2:
+                problems.append(
+                    (f"{PROJECT}:metrics.prometheusReplicas", "must be at least 2 in prod (HA)")
+                )
+            if self.metrics.alertmanager_replicas < 3:
+                problems.append(
+                    (f"{PROJECT}:metrics.alertmanagerReplicas", "must be at least 3 in prod (HA)")
+                )
+        size, volume = _bytes(self.metrics.retention_size), _bytes(self.metrics.storage)
+        if size > volume * 0.9:
+            problems.append(
+                (
+                    f"{PROJECT}:metrics.retentionSize",
+                    f"{self.metrics.retention_size} does not fit in {self.metrics.storage} of"
+                    " storage with 10% headroom for the WAL and compaction",
+                )
+            )
         if (
             self.aws.enabled
             and self.environment in ("staging", "prod")
@@ -363,6 +426,18 @@ class EstateConfig(BaseModel):
 
     def service_account(self, service: str) -> str:
         return self.services[service].service_account or service
+
+
+_UNITS = {
+    "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+}  # fmt: skip
+
+
+def _bytes(quantity: str) -> int:
+    number = re.match(r"^[0-9]+", quantity)
+    assert number is not None  # the field patterns guarantee a leading number
+    return int(number.group()) * _UNITS[quantity[number.end() :]]
 
 
 class CrossFieldError(ValueError):

@@ -64,6 +64,8 @@ class EstateMocks(pulumi.runtime.Mocks):
             return {"arn": f"arn:aws:iam::{acct}:role/{name}"}
         if typ == "aws:iam/policy:Policy":
             return {"arn": f"arn:aws:iam::{acct}:policy/{name}"}
+        if typ == "random:index/randomPassword:RandomPassword":
+            return {"result": f"synth-{_digest(typ, logical)[:24]}"}
         if typ.startswith("aws:"):
             service = typ.split(":")[1].split("/", maxsplit=1)[0]
             return {"arn": f"arn:aws:{service}:{region}:{acct}:{logical}"}

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.config.secrets import PLACEHOLDER_PREFIX
+from infra.render import yamlout
 from infra.synth.engine import SynthRun
 from infra.synth.recorder import Registration
 
@@ -57,6 +58,40 @@ def _area_entry(reg: Registration) -> dict[str, Any]:
     }
 
 
+_HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+_PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+
+
+def _manifest_name(manifest: dict[str, Any]) -> str:
+    meta = manifest.get("metadata") or {}
+    parts = [str(manifest.get("kind", "Object")).lower(), meta.get("namespace"), meta.get("name")]
+    return "-".join(str(p) for p in parts if p)
+
+
+def kubernetes_files(registrations: tuple[Registration, ...]) -> dict[str, str]:
+    """helm/<release>.values.yaml, alertmanager/alertmanager.yaml, prometheus/rules/*.yaml and
+    kubernetes/*.yaml, all taken from what the program registered (nothing re-rendered)."""
+    files: dict[str, str] = {}
+    for reg in registrations:
+        if not reg.type.startswith("kubernetes:") or not reg.custom:
+            continue
+        inputs = reg.inputs
+        if reg.type == _HELM_RELEASE:
+            values = inputs.get("values") or {}
+            files[f"helm/{inputs['name']}.values.yaml"] = yamlout.dump(values)
+            am_config = (values.get("alertmanager") or {}).get("config")
+            if am_config:
+                files["alertmanager/alertmanager.yaml"] = yamlout.dump(am_config)
+            continue
+        if reg.type == _PROMETHEUS_RULE:
+            rule_name = inputs["metadata"]["name"]
+            files[f"prometheus/rules/{rule_name}.yaml"] = yamlout.dump(
+                {"groups": inputs["spec"]["groups"]}
+            )
+        files[f"kubernetes/{_manifest_name(inputs)}.yaml"] = yamlout.dump(inputs)
+    return files
+
+
 def render_files(run: SynthRun) -> dict[str, str]:
     """Relative path -> file text for everything `estate synth` writes for one stack."""
     files: dict[str, str] = {
@@ -71,6 +106,7 @@ def render_files(run: SynthRun) -> dict[str, str]:
             aws.setdefault(name, []).append(_area_entry(reg))
     for name, entries in aws.items():
         files[f"aws/{name}"] = canonical_json(entries)
+    files.update(kubernetes_files(run.registrations))
     for path, text in files.items():
         if PLACEHOLDER_PREFIX in text:
             raise SecretLeakError(

@@ -1,0 +1,35 @@
+"""Deterministic YAML for every artifact a tool or a reviewer reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style, sorted keys; multi-line strings (PromQL, templates) as literal blocks."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump(document: Any) -> str:
+    return yaml.dump(
+        document,
+        Dumper=_Dumper,
+        sort_keys=True,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=100,
+    )
+
+
+def dump_all(documents: list[Any]) -> str:
+    return "".join(f"---\n{dump(d)}" for d in documents)

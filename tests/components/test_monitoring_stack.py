@@ -1,0 +1,123 @@
+"""MonitoringStack under the mock engine: the chart, its secrets, and CRs ordered after it."""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import SecretStr
+
+from infra.components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+from infra.config import EstateConfig
+from infra.config.secrets import SECRET_MARKER
+from infra.render.kube_prometheus_stack import values
+from infra.render.monitors import service_monitor
+from infra.synth.engine import SynthRun, run_program
+from infra.synth.writer import render_files
+from tests.conftest import make_config
+
+CANARY = "CANARY-pd-4b1f"
+RULE = {
+    "apiVersion": "monitoring.coreos.com/v1",
+    "kind": "PrometheusRule",
+    "metadata": {
+        "name": "application",
+        "namespace": "monitoring",
+        "labels": {"release": "kube-prometheus-stack"},
+    },
+    "spec": {
+        "groups": [
+            {
+                "name": "application",
+                "rules": [{"alert": "Always", "expr": "vector(1)", "labels": {"severity": "info"}}],
+            }
+        ]
+    },
+}
+
+
+def _run() -> SynthRun:
+    def program(config: EstateConfig) -> None:
+        MonitoringStack(
+            "monitoring",
+            MonitoringStackArgs(
+                namespace="monitoring",
+                chart_version="88.0.0",
+                values=values(
+                    config, {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
+                ),
+                receiver_secrets={"pagerduty-routing-key": SecretStr(CANARY)},
+                rules=[RULE],
+                service_monitors=[
+                    service_monitor(
+                        service="backend",
+                        namespace="blue-harvest",
+                        release="kube-prometheus-stack",
+                        interval="30s",
+                    )
+                ],
+            ),
+        )
+
+    return run_program(make_config("prod"), "prod", program)
+
+
+def test_release_has_a_fixed_name_and_pinned_chart() -> None:
+    (release,) = [r for r in _run().registrations if r.type == "kubernetes:helm.sh/v3:Release"]
+    assert release.inputs["name"] == "kube-prometheus-stack"
+    assert release.inputs["chart"] == "kube-prometheus-stack"
+    assert release.inputs["version"] == "88.0.0"
+    assert release.inputs["repositoryOpts"]["repo"].startswith("https://prometheus-community")
+
+
+def test_custom_resources_depend_on_the_chart_that_brings_their_crds() -> None:
+    regs = _run().registrations
+    (release,) = [r for r in regs if r.type == "kubernetes:helm.sh/v3:Release"]
+    crs = [r for r in regs if r.type.startswith("kubernetes:monitoring.coreos.com/v1:")]
+    assert sorted(r.type.rsplit(":", 1)[1] for r in crs) == ["PrometheusRule", "ServiceMonitor"]
+    for cr in crs:
+        assert release.urn in cr.depends_on
+
+
+def test_chart_waits_for_its_namespace_and_secrets() -> None:
+    regs = _run().registrations
+    (release,) = [r for r in regs if r.type == "kubernetes:helm.sh/v3:Release"]
+    secrets = [r.urn for r in regs if r.type == "kubernetes:core/v1:Secret"]
+    assert len(secrets) == 2
+    assert set(secrets) <= set(release.depends_on)
+
+
+def test_secret_values_are_masked_everywhere() -> None:
+    run = _run()
+    (receivers,) = [
+        r
+        for r in run.registrations
+        if r.type == "kubernetes:core/v1:Secret"
+        and r.inputs["metadata"]["name"] == "alertmanager-receivers"
+    ]
+    # pulumi_kubernetes marks a Secret's whole stringData secret, so the recorder masks it all.
+    assert receivers.inputs["stringData"] == SECRET_MARKER
+    (grafana,) = [
+        r
+        for r in run.registrations
+        if r.type == "kubernetes:core/v1:Secret" and r.inputs["metadata"]["name"] == "grafana-admin"
+    ]
+    assert grafana.inputs["stringData"] == SECRET_MARKER
+    files = render_files(run)
+    assert not any(CANARY in text for text in files.values())
+    assert CANARY not in json.dumps([r.as_dict() for r in run.registrations])
+
+
+def test_synth_writes_helm_values_rules_alertmanager_and_manifests() -> None:
+    files = render_files(_run())
+    assert "helm/kube-prometheus-stack.values.yaml" in files
+    assert "alertmanager/alertmanager.yaml" in files
+    assert files["prometheus/rules/application.yaml"].startswith("groups:\n- name: application\n")
+    assert "kubernetes/servicemonitor-blue-harvest-backend.yaml" in files
+    assert "kubernetes/namespace-monitoring.yaml" in files
+
+
+def test_every_child_is_parented_to_the_component() -> None:
+    regs = _run().registrations
+    (component,) = [r for r in regs if r.type == "blueharvest:observability:MonitoringStack"]
+    children = [r for r in regs if r is not component and not r.type.startswith("pulumi:providers")]
+    assert {r.parent for r in children} == {component.urn}

@@ -1,0 +1,97 @@
+"""kube-prometheus-stack values: sizing per environment, secrets by reference only."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.render.kube_prometheus_stack import ALERTMANAGER_SECRET, values
+from infra.render.monitors import service_monitor
+from infra.render.yamlout import dump
+from tests.conftest import make_config
+
+AM_CONFIG = {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
+
+
+@pytest.mark.parametrize(
+    ("environment", "prometheus", "alertmanager", "retention"),
+    [("local", 1, 1, "2d"), ("dev", 1, 1, "7d"), ("staging", 2, 2, "15d"), ("prod", 2, 3, "30d")],
+)
+def test_sizing_per_environment(
+    environment: str, prometheus: int, alertmanager: int, retention: str
+) -> None:
+    v = values(make_config(environment), AM_CONFIG)
+    spec = v["prometheus"]["prometheusSpec"]
+    assert spec["replicas"] == prometheus
+    assert spec["retention"] == retention
+    assert v["alertmanager"]["alertmanagerSpec"]["replicas"] == alertmanager
+
+
+def test_prod_is_highly_available_and_spread() -> None:
+    v = values(make_config("prod"), AM_CONFIG)
+    assert v["prometheus"]["prometheusSpec"]["podAntiAffinity"] == "hard"
+    assert v["alertmanager"]["alertmanagerSpec"]["podAntiAffinity"] == "hard"
+    storage = v["prometheus"]["prometheusSpec"]["storageSpec"]["volumeClaimTemplate"]["spec"]
+    assert storage["resources"]["requests"]["storage"] == "100Gi"
+    assert v["prometheus"]["prometheusSpec"]["retentionSize"] == "90GB"
+
+
+def test_external_labels_name_cluster_and_environment() -> None:
+    spec = values(make_config("staging"), AM_CONFIG)["prometheus"]["prometheusSpec"]
+    assert spec["externalLabels"] == {"cluster": "bh-staging", "environment": "staging"}
+
+
+def test_intervals_and_resources_come_from_config() -> None:
+    config = make_config(
+        "dev",
+        metrics={
+            "scrapeInterval": "15s",
+            "evaluationInterval": "20s",
+            "prometheusResources": {"cpuRequest": "300m", "memoryLimit": "3Gi"},
+        },
+    )
+    spec = values(config, AM_CONFIG)["prometheus"]["prometheusSpec"]
+    assert (spec["scrapeInterval"], spec["evaluationInterval"]) == ("15s", "20s")
+    assert spec["resources"] == {
+        "requests": {"cpu": "300m", "memory": "1Gi"},
+        "limits": {"memory": "3Gi"},
+    }
+
+
+def test_alertmanager_config_is_given_whole_and_its_secret_mounted() -> None:
+    v = values(make_config("prod"), AM_CONFIG)
+    assert v["alertmanager"]["config"] is AM_CONFIG
+    assert v["alertmanager"]["alertmanagerSpec"]["secrets"] == [ALERTMANAGER_SECRET]
+
+
+def test_grafana_uses_an_existing_admin_secret_and_the_dashboard_sidecar() -> None:
+    grafana = values(make_config("prod"), AM_CONFIG)["grafana"]
+    assert grafana["admin"]["existingSecret"] == "grafana-admin"
+    assert "adminPassword" not in grafana
+    assert grafana["sidecar"]["dashboards"]["label"] == "grafana_dashboard"
+    assert grafana["persistence"] == {"enabled": True, "size": "10Gi"}
+    assert values(make_config("local"), AM_CONFIG)["grafana"]["persistence"] == {"enabled": False}
+
+
+def test_nothing_is_exposed_outside_the_cluster() -> None:
+    v = values(make_config("prod"), AM_CONFIG)
+    for part in ("prometheus", "alertmanager", "grafana"):
+        assert v[part]["service"]["type"] == "ClusterIP"
+        assert v[part]["ingress"]["enabled"] is False
+
+
+def test_service_monitor_carries_the_release_label_and_scrapes_metrics() -> None:
+    sm = service_monitor(
+        service="backend",
+        namespace="blue-harvest",
+        release="kube-prometheus-stack",
+        interval="30s",
+    )
+    assert sm["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    (endpoint,) = sm["spec"]["endpoints"]
+    assert (endpoint["port"], endpoint["path"], endpoint["interval"]) == ("http", "/metrics", "30s")
+    assert sm["spec"]["selector"] == {"matchLabels": {"app.kubernetes.io/name": "backend"}}
+
+
+def test_values_serialise_deterministically() -> None:
+    config = make_config("prod")
+    assert dump(values(config, AM_CONFIG)) == dump(values(config, AM_CONFIG))
