@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install synth synth-all test lint typecheck unit bench clean
+.PHONY: help install tools synth synth-all test lint typecheck unit bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,7 +36,10 @@ typecheck: install  ## mypy, strict on the project's code
 unit: install  ## pytest only
 	$(BIN)/pytest
 
-test: install lint typecheck  ## The whole suite: ruff, mypy, pytest
+tools:  ## Debian's prometheus and prometheus-alertmanager (promtool, amtool, servers) if missing
+	bash scripts/install-prometheus.sh
+
+test: install tools lint typecheck  ## The whole suite: ruff, mypy, pytest (real promtool/amtool)
 	$(BIN)/pytest
 
 bench: install  ## Benchmarks; writes benchmarks/README.md
