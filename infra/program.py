@@ -1,20 +1,73 @@
-"""The one Pulumi program: wires the components for a stack. `pulumi up` and `estate synth`
-both run `build(config)`."""
+"""The one Pulumi program. `pulumi up` and `estate synth` both run `build(config)`.
+
+`plan` computes everything the stack declares as plain data and raises ConfigError for any
+bad input, before a single resource is registered; `register` turns a plan into resources.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pulumi
 import pulumi_aws as aws
+from pydantic import SecretStr
 
+from alerts import rule_groups
 from infra.components.cloudwatch_logs import CloudWatchLogs, CloudWatchLogsArgs
-from infra.config import EstateConfig, load_from_pulumi
-from infra.spec.logs import logs_spec
+from infra.components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+from infra.config import ConfigError, EstateConfig, load_from_pulumi
+from infra.render.alertmanager import alertmanager_config, receiver_secret_files
+from infra.render.kube_prometheus_stack import RELEASE_NAME, values
+from infra.render.monitors import service_monitor
+from infra.render.prometheus import prometheus_rule
+from infra.spec.logs import LogsSpec, logs_spec
 
 
-def build(config: EstateConfig) -> None:
-    """Declare every component the stack's config turns on, and export the stack outputs."""
+@dataclass(frozen=True)
+class EstatePlan:
+    """Everything one stack declares, computed and validated, with no Pulumi resource yet."""
+
+    config: EstateConfig
+    logs: LogsSpec | None
+    chart_values: dict[str, Any]
+    receiver_secrets: dict[str, SecretStr]
+    rules: list[dict[str, Any]]
+    service_monitors: list[dict[str, Any]]
+
+
+def plan(config: EstateConfig, *, source: str | None = None) -> EstatePlan:
+    """Pure: specs and rendered documents for the stack (ConfigError on bad input)."""
+    metrics = config.metrics
+    groups = rule_groups(config, source=source)
+    return EstatePlan(
+        config=config,
+        logs=logs_spec(config) if config.aws.enabled else None,
+        chart_values=values(config, alertmanager_config(config)),
+        receiver_secrets=receiver_secret_files(config),
+        rules=[
+            prometheus_rule(
+                g, name=f"blue-harvest-{g.name}", namespace=metrics.namespace, release=RELEASE_NAME
+            )
+            for g in groups
+        ],
+        service_monitors=[
+            service_monitor(
+                service=name,
+                namespace=config.cluster.namespace,
+                release=RELEASE_NAME,
+                interval=metrics.scrape_interval,
+            )
+            for name in sorted(config.services)
+        ],
+    )
+
+
+def register(estate: EstatePlan) -> None:
+    """Declare every component the plan turns on, and export the stack outputs."""
+    config = estate.config
     pulumi.export("environment", config.environment)
-    if config.aws.enabled:
+    if estate.logs is not None:
         assert config.aws_region is not None  # EstateConfig refuses aws.enabled without a region
         provider = aws.Provider(
             "aws",
@@ -26,7 +79,7 @@ def build(config: EstateConfig) -> None:
         logs = CloudWatchLogs(
             "logs",
             CloudWatchLogsArgs(
-                spec=logs_spec(config),
+                spec=estate.logs,
                 region=config.aws_region,
                 group_prefix=config.logs.group_prefix,
                 namespace=config.cluster.namespace,
@@ -39,7 +92,30 @@ def build(config: EstateConfig) -> None:
         pulumi.export("logWriterRoleArns", logs.writer_role_arns)
         pulumi.export("logReportsTopicArn", logs.reports_topic_arn)
 
+    monitoring = MonitoringStack(
+        "monitoring",
+        MonitoringStackArgs(
+            namespace=config.metrics.namespace,
+            chart_version=config.metrics.chart_version,
+            values=estate.chart_values,
+            receiver_secrets=estate.receiver_secrets,
+            rules=estate.rules,
+            service_monitors=estate.service_monitors,
+        ),
+    )
+    pulumi.export("monitoringRelease", monitoring.release_name)
+    pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)
+
+
+def build(config: EstateConfig) -> None:
+    register(plan(config))
+
 
 def main() -> None:
     """Entry point under the real engine (`pulumi up`): config from the engine, then build."""
-    build(load_from_pulumi())
+    try:
+        estate = plan(load_from_pulumi())
+    except ConfigError as exc:
+        # RunError: Pulumi prints the message alone, no traceback, and registers nothing.
+        raise pulumi.RunError(exc.render()) from None
+    register(estate)

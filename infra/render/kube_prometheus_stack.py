@@ -104,7 +104,9 @@ def values(config: EstateConfig, alertmanager_config: dict[str, Any]) -> dict[st
             },
         },
         "grafana": grafana,
-        "defaultRules": {"create": True},
+        # The chart's cluster rules stay; its `general` group is off because alerts/platform.py
+        # owns Watchdog (one heartbeat, routed by name) and nothing here uses InfoInhibitor.
+        "defaultRules": {"create": True, "rules": {"general": False}},
         "kubeStateMetrics": {"enabled": True},
         "nodeExporter": {"enabled": True},
     }

@@ -10,6 +10,9 @@ import yaml
 class _Dumper(yaml.SafeDumper):
     """Block style, sorted keys; multi-line strings (PromQL, templates) as literal blocks."""
 
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # a shared dict must not become an anchor a reader has to chase
+
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     if "\n" in value:
@@ -27,7 +30,7 @@ def dump(document: Any) -> str:
         sort_keys=True,
         default_flow_style=False,
         allow_unicode=True,
-        width=100,
+        width=1 << 16,  # long PromQL lines are never folded
     )
 
 

@@ -95,3 +95,8 @@ def test_service_monitor_carries_the_release_label_and_scrapes_metrics() -> None
 def test_values_serialise_deterministically() -> None:
     config = make_config("prod")
     assert dump(values(config, AM_CONFIG)) == dump(values(config, AM_CONFIG))
+
+
+def test_the_charts_own_watchdog_is_off_so_only_ours_fires() -> None:
+    v = values(make_config("prod"), AM_CONFIG)
+    assert v["defaultRules"] == {"create": True, "rules": {"general": False}}

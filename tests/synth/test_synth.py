@@ -226,3 +226,33 @@ def test_unknown_stack_is_a_config_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "no such stack file" in result.output
+
+
+def test_unknown_alert_override_is_refused_before_anything_registers(tmp_path: Path) -> None:
+    stacks = tmp_path / "stacks"
+    shutil.copytree(STACKS, stacks)
+    dev = stacks / "Pulumi.dev.yaml"
+    dev.write_text(dev.read_text() + "    overrides: {HighErrorRatio: {threshold: 0.1}}\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["synth", "dev", "--stacks-dir", str(stacks), "--out", str(out)]
+    )
+    assert result.exit_code == 2
+    assert f"{dev}: blue-harvest:alerting.overrides.HighErrorRatio:" in result.output
+    assert "HighErrorRate" in result.output  # the known names are listed
+    assert not out.exists()
+
+
+def test_prod_artifacts_for_the_real_tools(tmp_path: Path) -> None:
+    synth_stacks(["prod"], STACKS, tmp_path)
+    prod = tmp_path / "prod"
+    rule_files = sorted(p.name for p in (prod / "prometheus" / "rules").iterdir())
+    assert rule_files == [
+        "blue-harvest-application.yaml",
+        "blue-harvest-business.yaml",
+        "blue-harvest-platform.yaml",
+        "blue-harvest-recording.yaml",
+    ]
+    am = (prod / "alertmanager" / "alertmanager.yaml").read_text()
+    assert "routing_key_file: /etc/alertmanager/secrets/alertmanager-receivers/" in am
+    assert (prod / "helm" / "kube-prometheus-stack.values.yaml").is_file()

@@ -1,0 +1,256 @@
+"""The one settings object every rule reads: selectors, windows, thresholds and links.
+
+As in kubernetes-mixin's config.libsonnet, nothing a rule depends on is written inline: the
+job selectors, the rate window, each alert's threshold and `for` window live here, each with
+a default and a comment, and an environment changes them through
+`blue-harvest:alerting.overrides.<AlertName>` (threshold and `for` only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from infra.config.errors import ConfigError, ConfigProblem
+from infra.config.model import PROJECT, AlertOverride, EstateConfig
+from infra.spec.alerts import AlertRule, RuleError, Severity
+from infra.spec.dashboard_refs import PanelRef
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """An alert's threshold and the open interval an override must stay within."""
+
+    value: float
+    #: What the number means, for the error an out-of-range override gets.
+    meaning: str
+    above: float = 0.0
+    below: float | None = None
+
+    def problem(self, value: float) -> str | None:
+        if value <= self.above or (self.below is not None and value >= self.below):
+            return f"{value:g} is out of range: the threshold is {self.meaning}"
+        return None
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """What an environment may change about one alert."""
+
+    for_: str | None
+    threshold: Threshold | None = None
+    #: False for the Watchdog heartbeat: delaying or gating it defeats its purpose.
+    overridable: bool = True
+
+
+#: Every alert the estate declares, with its seed `for` window and threshold. The alert
+#: modules read their numbers from here; `alerting.overrides` may name only these alerts.
+DEFAULT_TUNING: Mapping[str, Tuning] = MappingProxyType(
+    {
+        "HighErrorRate": Tuning(
+            "5m", Threshold(0.05, "the share of requests answered 5xx, between 0 and 1", 0, 1)
+        ),
+        "SlowResponseTime": Tuning("10m", Threshold(2.0, "a latency in seconds, above 0")),
+        "DatabasePoolExhaustion": Tuning(
+            "5m", Threshold(0.9, "the share of pool connections in use, between 0 and 1", 0, 1)
+        ),
+        "LowCacheHitRate": Tuning(
+            "15m", Threshold(0.5, "the share of cache lookups that hit, between 0 and 1", 0, 1)
+        ),
+        "ServiceDown": Tuning("1m"),
+        "SignupSpike": Tuning(
+            "10m", Threshold(3.0, "how many times the baseline rate counts as a spike, above 1", 1)
+        ),
+        "NoPostsCreated": Tuning(
+            "1h", Threshold(1.0, "the fewest posts expected per window, above 0")
+        ),
+        "Watchdog": Tuning(None, overridable=False),
+        "ScrapeTargetMissing": Tuning("5m"),
+    }
+)
+
+
+def num(value: float) -> str:
+    """A number as PromQL reads it: 2 rather than 2.0, 0.05 rather than 5e-02."""
+    if value.is_integer():
+        return str(int(value))
+    return repr(value)
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Selectors, windows, thresholds and link targets for every rule. Defaults are the seed's."""
+
+    #: The service whose metrics (seed section 2: http_*, db_*, cache_*, signups, posts) the
+    #: application, business and recording rules read.
+    backend: str = "backend"
+    #: Every service with a /metrics target; each gets ServiceDown and ScrapeTargetMissing.
+    services: tuple[str, ...] = ("backend", "frontend")
+    #: The window of every rate() and histogram_quantile() (seed: 5m).
+    rate_window: str = "5m"
+    #: status_code values that count as errors (seed: 5..).
+    error_status: str = "5.."
+    #: The latency quantile SlowResponseTime watches (seed: p95).
+    alert_quantile: float = 0.95
+    #: The latency quantiles recorded for the Application Overview dashboard.
+    recorded_quantiles: tuple[float, ...] = (0.5, 0.95, 0.99)
+    #: The database query-duration quantile recorded per table (seed: p95).
+    db_quantile: float = 0.95
+    #: SignupSpike's baseline: the average signup rate over this window...
+    signup_baseline_window: str = "1h"
+    #: ...ending this long ago, so that a spike is not averaged into its own baseline before
+    #: it has lasted `for` (10m) plus a rate window (5m).
+    signup_baseline_offset: str = "15m"
+    #: Below this many signups per second a multiple of the baseline is noise (0 -> 1 signup
+    #: is an infinite spike): 0.05/s is 3 a minute.
+    signup_min_rate: float = 0.05
+    #: NoPostsCreated's window (seed: 1h).
+    posts_window: str = "1h"
+    #: Evaluation intervals (seed: application 30s, business 1m).
+    application_interval: str = "30s"
+    business_interval: str = "1m"
+    platform_interval: str = "30s"
+    recording_interval: str = "30s"
+    #: Alert links: `<runbook_base_url>/<AlertName>` and a Grafana panel URL.
+    runbook_base_url: str = "https://runbooks.blueharvest.example/alerts"
+    grafana_url: str = "https://grafana.blueharvest.example"
+    tuning: Mapping[str, Tuning] = field(default_factory=lambda: DEFAULT_TUNING)
+
+    # --- selectors -------------------------------------------------------------------------
+
+    def job(self, service: str) -> str:
+        """The `job` label of a service's target: the ServiceMonitor sets job=<service>."""
+        return service
+
+    def selector(self, service: str, *matchers: str) -> str:
+        """`{job="<service>",<matchers>}` for a service's series."""
+        return "{" + ",".join((self.matcher("job", self.job(service)), *matchers)) + "}"
+
+    @staticmethod
+    def matcher(label: str, value: str, op: str = "=") -> str:
+        """One label matcher, `label="value"`, with the value quoted as PromQL needs."""
+        return f"{label}{op}{_quote(value)}"
+
+    @property
+    def backend_selector(self) -> str:
+        return self.selector(self.backend)
+
+    @property
+    def error_matcher(self) -> str:
+        return self.matcher("status_code", self.error_status, "=~")
+
+    # --- tuning ----------------------------------------------------------------------------
+
+    def threshold(self, alert: str) -> str:
+        """The alert's threshold, formatted for PromQL."""
+        threshold = self._tuning(alert).threshold
+        if threshold is None:
+            raise RuleError(alert, "has no threshold in the settings")
+        return num(threshold.value)
+
+    def _tuning(self, alert: str) -> Tuning:
+        try:
+            return self.tuning[alert]
+        except KeyError:
+            raise RuleError(alert, "is not declared in the settings' tuning table") from None
+
+    def alert(
+        self,
+        name: str,
+        *,
+        expr: str,
+        severity: Severity,
+        service: str,
+        summary: str,
+        description: str,
+        panel: PanelRef,
+        labels: Mapping[str, str] | None = None,
+    ) -> AlertRule:
+        """An AlertRule with its `for`, runbook and dashboard link filled in from here."""
+        return AlertRule(
+            name=name,
+            expr=expr,
+            for_=self._tuning(name).for_,
+            severity=severity,
+            service=service,
+            summary=summary,
+            description=description,
+            runbook_url=f"{self.runbook_base_url.rstrip('/')}/{name}",
+            dashboard=panel.url(self.grafana_url),
+            labels=labels or {},
+        )
+
+    # --- overrides -------------------------------------------------------------------------
+
+    def with_overrides(self, overrides: Mapping[str, AlertOverride], *, source: str) -> Settings:
+        """These settings with `alerting.overrides` applied; every bad override is reported."""
+        key = f"{PROJECT}:alerting.overrides"
+        known = ", ".join(sorted(n for n, t in self.tuning.items() if t.overridable))
+        problems: list[ConfigProblem] = []
+        tuning = dict(self.tuning)
+        for name, override in sorted(overrides.items()):
+            current = self.tuning.get(name)
+            if current is None:
+                problems.append(
+                    ConfigProblem(f"{key}.{name}", f"no alert named {name}; known alerts: {known}")
+                )
+                continue
+            if not current.overridable:
+                problems.append(
+                    ConfigProblem(
+                        f"{key}.{name}",
+                        f"{name} is the always-firing heartbeat and takes no overrides",
+                    )
+                )
+                continue
+            threshold = current.threshold
+            if override.threshold is not None:
+                if threshold is None:
+                    problems.append(
+                        ConfigProblem(
+                            f"{key}.{name}.threshold",
+                            f"{name} has no threshold; only `for` can be overridden",
+                        )
+                    )
+                    continue
+                problem = threshold.problem(override.threshold)
+                if problem:
+                    problems.append(ConfigProblem(f"{key}.{name}.threshold", problem))
+                    continue
+                threshold = replace(threshold, value=override.threshold)
+            tuning[name] = replace(
+                current,
+                threshold=threshold,
+                for_=override.for_ if override.for_ is not None else current.for_,
+            )
+        if problems:
+            raise ConfigError(source, problems)
+        return replace(self, tuning=MappingProxyType(tuning))
+
+    @classmethod
+    def from_config(cls, config: EstateConfig, *, source: str) -> Settings:
+        """The defaults, with the stack's services, links and overrides."""
+        defaults = cls()
+        if defaults.backend not in config.services:
+            raise ConfigError(
+                source,
+                [
+                    ConfigProblem(
+                        f"{PROJECT}:services",
+                        f"has no `{defaults.backend}` service: the application and business"
+                        " alerts read the backend's metrics",
+                    )
+                ],
+            )
+        settings = replace(
+            defaults,
+            services=tuple(sorted(config.services)),
+            runbook_base_url=config.alerting.runbook_base_url,
+            grafana_url=config.alerting.grafana_url,
+        )
+        return settings.with_overrides(config.alerting.overrides, source=source)

@@ -1,0 +1,1 @@
+"""Typed wrappers around the real Prometheus tools."""

@@ -1,0 +1,193 @@
+"""The estate's rules as built from a stack: seed values, overrides, links, refusals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from alerts import ALERT_NAMES, WATCHDOG, Settings, build, rule_groups
+from alerts.recording import records
+from infra.config import ConfigError
+from infra.spec import dashboard_refs
+from infra.spec.alerts import AlertRule, RuleError, iter_alerts, metric_names
+from tests.conftest import make_config
+
+
+def _alerts(**alerting: Any) -> dict[str, AlertRule]:
+    """Alerts by name (the backend's rule for the per-service ones)."""
+    groups = rule_groups(make_config("dev", alerting=alerting))
+    return {a.name: a for a in reversed(list(iter_alerts(groups))) if a.service != "frontend"}
+
+
+SEED = [
+    # name, group, severity, for, threshold in expr
+    ("HighErrorRate", "application", "critical", "5m", "> 0.05"),
+    ("SlowResponseTime", "application", "warning", "10m", "> 2"),
+    ("DatabasePoolExhaustion", "application", "warning", "5m", "> 0.9"),
+    ("LowCacheHitRate", "application", "info", "15m", "< 0.5"),
+    ("ServiceDown", "application", "critical", "1m", "== 0"),
+    ("SignupSpike", "business", "warning", "10m", "> 3 *"),
+    ("NoPostsCreated", "business", "info", "1h", "< 1"),
+]
+
+
+@pytest.mark.parametrize(("name", "group", "severity", "for_", "comparison"), SEED)
+def test_the_seed_alerts_keep_their_group_severity_window_and_threshold(
+    name: str, group: str, severity: str, for_: str, comparison: str
+) -> None:
+    groups = {g.name: g for g in rule_groups(make_config("dev"))}
+    alert = next(a for a in groups[group].alerts if a.name == name)
+    assert (alert.severity, alert.for_) == (severity, for_)
+    assert comparison in alert.expr
+
+
+def test_groups_keep_the_seed_intervals_and_come_recording_first() -> None:
+    groups = rule_groups(make_config("dev"))
+    assert [(g.name, g.interval) for g in groups] == [
+        ("recording", "30s"),
+        ("application", "30s"),
+        ("business", "1m"),
+        ("platform", "30s"),
+    ]
+
+
+def test_slow_response_time_reads_the_job_wide_p95_not_one_per_series() -> None:
+    groups = rule_groups(make_config("dev"))
+    buckets = next(r for g in groups for r in g.records if r.record.startswith("job_le:"))
+    assert buckets.expr.startswith("sum by (job, le) (rate(http_request_duration_seconds_bucket")
+    assert 'quantile="0.95"' in _alerts()["SlowResponseTime"].expr
+
+
+def test_every_alert_reads_only_metrics_that_are_scraped_or_recorded() -> None:
+    groups = rule_groups(make_config("dev"))
+    recorded = {r.record for g in groups for r in g.records}
+    for alert in iter_alerts(groups):
+        derived = {n for n in metric_names(alert.expr) if ":" in n}
+        assert derived <= recorded, alert.name
+
+
+def test_per_service_alerts_cover_every_configured_service() -> None:
+    groups = rule_groups(make_config("dev"))
+    for name in ("ServiceDown", "ScrapeTargetMissing"):
+        services = sorted(a.service for a in iter_alerts(groups) if a.name == name)
+        assert services == ["backend", "frontend"]
+
+
+def test_every_alert_links_its_runbook_and_a_known_dashboard_panel() -> None:
+    groups = rule_groups(
+        make_config(
+            "dev",
+            alerting={"runbookBaseUrl": "https://rb.example/x/", "grafanaUrl": "https://g.example"},
+        )
+    )
+    panels = {
+        f"https://g.example/d/{d.uid}/{d.slug}?viewPanel={p.id}"
+        for d in dashboard_refs.DASHBOARDS
+        for p in d.panels
+    }
+    for alert in iter_alerts(groups):
+        assert alert.runbook_url == f"https://rb.example/x/{alert.name}"
+        assert alert.dashboard in panels, alert.name
+
+
+def test_watchdog_always_fires_and_is_routed_by_name_not_by_a_severity_of_its_own() -> None:
+    watchdog = _alerts()[WATCHDOG]
+    assert watchdog.expr == "vector(1)"
+    assert watchdog.for_ is None
+    assert watchdog.all_labels == {"service": "prometheus", "severity": "info"}
+
+
+def test_an_override_changes_threshold_and_for_of_that_alert_only() -> None:
+    alerts = _alerts(overrides={"HighErrorRate": {"threshold": 0.13, "for": "7m"}})
+    assert alerts["HighErrorRate"].expr.endswith("> 0.13")
+    assert alerts["HighErrorRate"].for_ == "7m"
+    assert alerts["SlowResponseTime"].expr.endswith("> 2")
+
+
+def test_a_for_only_override_keeps_the_threshold() -> None:
+    alerts = _alerts(overrides={"SignupSpike": {"for": "17m"}})
+    assert alerts["SignupSpike"].for_ == "17m"
+    assert "> 3 * avg_over_time" in alerts["SignupSpike"].expr
+
+
+def test_a_for_override_applies_to_every_service_of_a_per_service_alert() -> None:
+    groups = rule_groups(make_config("dev", alerting={"overrides": {"ServiceDown": {"for": "3m"}}}))
+    assert {a.for_ for a in iter_alerts(groups) if a.name == "ServiceDown"} == {"3m"}
+
+
+def test_an_override_naming_an_unknown_alert_is_refused_with_the_known_names() -> None:
+    config = make_config("dev", alerting={"overrides": {"HighErorRate": {"threshold": 0.1}}})
+    with pytest.raises(ConfigError) as caught:
+        rule_groups(config, source="stacks/Pulumi.dev.yaml")
+    [problem] = caught.value.problems
+    assert caught.value.source == "stacks/Pulumi.dev.yaml"
+    assert problem.key == "blue-harvest:alerting.overrides.HighErorRate"
+    for name in set(ALERT_NAMES) - {WATCHDOG}:
+        assert name in problem.message
+    assert str(caught.value).startswith(
+        "stacks/Pulumi.dev.yaml: blue-harvest:alerting.overrides.HighErorRate: no alert named"
+    )
+
+
+def test_the_default_source_names_the_environment_stack_file() -> None:
+    config = make_config("staging", alerting={"overrides": {"Nope": {"for": "1m"}}})
+    with pytest.raises(ConfigError, match=r"^stacks/Pulumi\.staging\.yaml: "):
+        rule_groups(config)
+
+
+@pytest.mark.parametrize(
+    ("override", "key", "message"),
+    [
+        (
+            {"ServiceDown": {"threshold": 1}},
+            "ServiceDown.threshold",
+            "ServiceDown has no threshold; only `for` can be overridden",
+        ),
+        ({"HighErrorRate": {"threshold": 5}}, "HighErrorRate.threshold", "5 is out of range"),
+        ({"SignupSpike": {"threshold": 0.5}}, "SignupSpike.threshold", "above 1"),
+        ({"Watchdog": {"for": "5m"}}, "Watchdog", "takes no overrides"),
+    ],
+)
+def test_an_override_the_alert_cannot_take_is_refused(
+    override: dict[str, Any], key: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        rule_groups(make_config("dev", alerting={"overrides": override}))
+    [problem] = caught.value.problems
+    assert problem.key == f"blue-harvest:alerting.overrides.{key}"
+    assert message in problem.message
+
+
+def test_every_bad_override_is_reported_at_once() -> None:
+    overrides = {"A": {"for": "1m"}, "B": {"for": "1m"}, "LowCacheHitRate": {"threshold": 2}}
+    with pytest.raises(ConfigError) as caught:
+        rule_groups(make_config("dev", alerting={"overrides": overrides}))
+    assert len(caught.value.problems) == 3
+
+
+def test_a_stack_without_a_backend_is_refused() -> None:
+    base = make_config("local")
+    config = base.model_copy(update={"services": {"web": base.services["frontend"]}})
+    with pytest.raises(ConfigError, match=r"blue-harvest:services: has no `backend` service"):
+        rule_groups(config)
+
+
+def test_rules_follow_the_settings_selectors_and_window() -> None:
+    settings = Settings(backend="api", services=("api",), rate_window="2m")
+    groups = build(settings)
+    exprs = "\n".join(r.expr for g in groups for r in g.rules)
+    assert 'job="backend"' not in exprs
+    assert "[5m]" not in exprs
+    assert records(settings).requests == "job:http_requests:rate2m"
+    assert 'rate(http_requests_total{job="api"}[2m])' in exprs
+
+
+def test_alert_names_are_the_tuned_alerts() -> None:
+    groups = rule_groups(make_config("dev"))
+    assert {a.name for a in iter_alerts(groups)} == set(ALERT_NAMES)
+
+
+def test_slow_response_time_refuses_a_quantile_that_is_not_recorded() -> None:
+    with pytest.raises(RuleError, match=r"SlowResponseTime: quantile 0\.9 is not recorded"):
+        build(Settings(alert_quantile=0.9))

@@ -1,0 +1,400 @@
+"""The Alertmanager config: who gets paged where, grouping, inhibition, and no secret inline.
+
+Pure tests (no amtool, no Pulumi); tests/tools/ runs the real amtool on the same output.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.config import EstateConfig
+from infra.render.alertmanager import (
+    DEFAULT_SECRETS_DIR,
+    EMAIL_AUTH_PASSWORD_FILE,
+    HEARTBEAT_URL_FILE,
+    PAGERDUTY_ROUTING_KEY_FILE,
+    RECEIVER_SECRET_NAME,
+    SLACK_WEBHOOK_URL_FILE,
+    alertmanager_config,
+    receiver_secret_files,
+)
+from infra.spec.routing import routing_plan
+from tests.conftest import ROOT, STACK_NAMES, make_config, stack_config
+
+#: Odd, unique values: if one shows up in a rendered config, a secret leaked.
+PD_KEY = "canary-pd-key-0d41e9"
+SLACK_URL = "https://hooks.slack.example/services/canary-slack-7c2b"
+SMTP_PASSWORD = "canary-smtp-pass-93fa"
+HEARTBEAT_URL = "https://hc-ping.example/canary-heartbeat-5e61"
+CANARIES = (PD_KEY, SLACK_URL, SMTP_PASSWORD, HEARTBEAT_URL)
+
+
+def canary_alerting(**extra: Any) -> dict[str, Any]:
+    """Every channel configured, every secret a canary (plain text is allowed in tests)."""
+    return {
+        "pagerduty": {"routingKey": PD_KEY},
+        "slack": {
+            "webhookUrl": SLACK_URL,
+            "channels": {"critical": "#t-crit", "warning": "#t-warn", "info": "#t-info"},
+        },
+        "email": {
+            "to": "reports@blueharvest.example",
+            "from": "am@blueharvest.example",
+            "smarthost": "smtp.blueharvest.example:587",
+            "authUsername": "am",
+            "authPassword": SMTP_PASSWORD,
+        },
+        "heartbeatUrl": HEARTBEAT_URL,
+        **extra,
+    }
+
+
+def canary_config(environment: str, **extra: Any) -> EstateConfig:
+    return make_config(environment, alerting=canary_alerting(**extra))
+
+
+def walk(node: Any) -> Iterator[tuple[str, Any]]:
+    """Every (key, value) pair anywhere in a nested config."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield str(key), value
+            yield from walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item)
+
+
+def receivers_by_name(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in doc["receivers"]}
+
+
+def routed_receivers(doc: dict[str, Any]) -> set[str]:
+    return {doc["route"]["receiver"]} | {r["receiver"] for r in doc["route"]["routes"]}
+
+
+def routes_for(doc: dict[str, Any], matcher: str) -> list[dict[str, Any]]:
+    return [r for r in doc["route"]["routes"] if r["matchers"] == [matcher]]
+
+
+ALL_CONFIGS = [
+    *[pytest.param(lambda s=s: stack_config(s), id=f"stack-{s}") for s in STACK_NAMES],
+    *[
+        pytest.param(lambda e=e: canary_config(e), id=f"canary-{e}")
+        for e in ("local", "dev", "staging", "prod")
+    ],
+]
+
+
+@pytest.mark.parametrize("build", ALL_CONFIGS)
+@pytest.mark.parametrize("webhook_url_file", [False, True])
+def test_every_route_reaches_a_defined_receiver_and_every_receiver_is_used(
+    build: Any, webhook_url_file: bool
+) -> None:
+    doc = alertmanager_config(build(), webhook_url_file=webhook_url_file)
+    names = [r["name"] for r in doc["receivers"]]
+    assert len(names) == len(set(names))
+    assert routed_receivers(doc) == set(names)
+
+
+def test_grouping_and_timings_come_from_the_stack_config() -> None:
+    config = make_config(
+        "staging",
+        alerting={
+            "pagerduty": {"routingKey": PD_KEY},
+            "grouping": {
+                "groupBy": ["alertname", "service", "cluster"],
+                "groupWait": "17s",
+                "groupInterval": "7m",
+                "repeatInterval": "13h",
+            },
+        },
+    )
+    route = alertmanager_config(config)["route"]
+    assert route["group_by"] == ["alertname", "service", "cluster"]
+    assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == (
+        "17s",
+        "7m",
+        "13h",
+    )
+
+
+@pytest.mark.parametrize(
+    ("stack", "timings"),
+    [
+        ("local", ("10s", "1m", "1h")),
+        ("dev", ("1m", "10m", "12h")),
+        ("staging", ("30s", "5m", "4h")),
+        ("prod", ("30s", "5m", "1h")),
+    ],
+)
+def test_each_repository_stack_keeps_its_environment_grouping(
+    stack: str, timings: tuple[str, str, str]
+) -> None:
+    route = alertmanager_config(stack_config(stack))["route"]
+    assert route["group_by"] == ["alertname", "service"]
+    assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == timings
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_critical_inhibits_warning_and_info_of_the_same_alert_and_service(stack: str) -> None:
+    assert alertmanager_config(stack_config(stack))["inhibit_rules"] == [
+        {
+            "source_matchers": ['severity="critical"'],
+            "target_matchers": ['severity=~"warning|info"'],
+            "equal": ["alertname", "service"],
+        }
+    ]
+
+
+@pytest.mark.parametrize("environment", ["local", "dev", "staging", "prod"])
+@pytest.mark.parametrize("webhook_url_file", [False, True])
+def test_no_secret_value_reaches_the_rendered_config(
+    environment: str, webhook_url_file: bool
+) -> None:
+    doc = alertmanager_config(canary_config(environment), webhook_url_file=webhook_url_file)
+    for text in (yaml.safe_dump(doc), json.dumps(doc)):
+        for canary in CANARIES:
+            assert canary not in text
+    inline_secret_fields = {"routing_key", "service_key", "api_url", "auth_password", "auth_secret"}
+    assert not inline_secret_fields & {key for key, _ in walk(doc)}
+    # `url` appears only as the (non-secret) PagerDuty endpoint.
+    assert [v for k, v in walk(doc) if k == "url"] == (
+        ["https://events.pagerduty.com/v2/enqueue"] if environment in ("staging", "prod") else []
+    )
+
+
+@pytest.mark.parametrize("environment", ["local", "dev", "staging", "prod"])
+@pytest.mark.parametrize("webhook_url_file", [False, True])
+def test_every_secret_is_a_file_in_the_receivers_secret(
+    environment: str, webhook_url_file: bool
+) -> None:
+    config = canary_config(environment)
+    doc = alertmanager_config(
+        config, secrets_dir="/run/odd-dir/", webhook_url_file=webhook_url_file
+    )
+    paths = [value for key, value in walk(doc) if key.endswith("_file")]
+    assert paths
+    assert all(p.startswith("/run/odd-dir/") and p.count("//") == 0 for p in paths)
+    files = receiver_secret_files(config, webhook_url_file=webhook_url_file)
+    assert {p.removeprefix("/run/odd-dir/") for p in paths} == set(files)
+    wanted = {
+        PAGERDUTY_ROUTING_KEY_FILE: PD_KEY,
+        SLACK_WEBHOOK_URL_FILE: SLACK_URL,
+        EMAIL_AUTH_PASSWORD_FILE: SMTP_PASSWORD,
+        HEARTBEAT_URL_FILE: HEARTBEAT_URL,
+    }
+    assert {k: v.get_secret_value() for k, v in files.items()} == {
+        k: v for k, v in wanted.items() if k in files
+    }
+
+
+def test_the_secret_files_live_where_the_operator_mounts_the_receivers_secret() -> None:
+    assert RECEIVER_SECRET_NAME == "alertmanager-receivers"
+    assert DEFAULT_SECRETS_DIR == "/etc/alertmanager/secrets/alertmanager-receivers"
+    doc = alertmanager_config(stack_config("prod"))
+    paths = {value for key, value in walk(doc) if key.endswith("_file")}
+    assert paths == {
+        f"{DEFAULT_SECRETS_DIR}/{PAGERDUTY_ROUTING_KEY_FILE}",
+        f"{DEFAULT_SECRETS_DIR}/{SLACK_WEBHOOK_URL_FILE}",
+        f"{DEFAULT_SECRETS_DIR}/{EMAIL_AUTH_PASSWORD_FILE}",
+    }
+
+
+@pytest.mark.parametrize("environment", ["local", "dev"])
+def test_dev_and_local_never_page_even_with_a_pagerduty_key_configured(environment: str) -> None:
+    config = canary_config(environment)
+    assert config.alerting.pagerduty is not None
+    assert not config.alerting.page_on_call
+    doc = alertmanager_config(config, webhook_url_file=True)
+    assert not [key for key, _ in walk(doc) if key.startswith("pagerduty")]
+    assert "pagerduty" not in receivers_by_name(doc)
+    assert PAGERDUTY_ROUTING_KEY_FILE not in receiver_secret_files(config)
+    assert [r["receiver"] for r in routes_for(doc, 'severity="critical"')] == ["slack-critical"]
+
+
+@pytest.mark.parametrize("stack", ["local", "dev"])
+def test_repository_dev_and_local_stacks_have_no_pagerduty_at_all(stack: str) -> None:
+    doc = alertmanager_config(stack_config(stack))
+    assert "pagerduty" not in json.dumps(doc)
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_staging_and_prod_page_critical_then_post_it_to_the_incidents_channel(stack: str) -> None:
+    doc = alertmanager_config(stack_config(stack))
+    critical = routes_for(doc, 'severity="critical"')
+    assert [(r["receiver"], r.get("continue", False)) for r in critical] == [
+        ("pagerduty", True),
+        ("slack-critical", False),
+    ]
+    (pd,) = receivers_by_name(doc)["pagerduty"]["pagerduty_configs"]
+    assert pd["routing_key_file"].endswith(f"/{PAGERDUTY_ROUTING_KEY_FILE}")
+    assert pd["url"] == "https://events.pagerduty.com/v2/enqueue"
+    assert pd["send_resolved"] is True
+    assert pd["severity"] == "critical"
+    assert pd["source"] == f"blue-harvest-{stack}"
+    assert {"environment", "service", "summary", "runbook_url", "firing"} <= set(pd["details"])
+    (slack,) = receivers_by_name(doc)["slack-critical"]["slack_configs"]
+    assert slack["channel"] == "#bh-incidents"
+
+
+def test_the_pagerduty_endpoint_comes_from_the_config() -> None:
+    config = make_config(
+        "prod",
+        alerting={"pagerduty": {"routingKey": PD_KEY, "url": "http://127.0.0.1:19/v2/enqueue"}},
+    )
+    (pd,) = receivers_by_name(alertmanager_config(config))["pagerduty"]["pagerduty_configs"]
+    assert pd["url"] == "http://127.0.0.1:19/v2/enqueue"
+
+
+def test_each_severity_posts_to_its_own_slack_channel() -> None:
+    doc = alertmanager_config(canary_config("staging"))
+    receivers = receivers_by_name(doc)
+    channels = {
+        name: receivers[name]["slack_configs"][0]["channel"]
+        for name in ("slack-critical", "slack-warning", "slack-info")
+    }
+    assert channels == {
+        "slack-critical": "#t-crit",
+        "slack-warning": "#t-warn",
+        "slack-info": "#t-info",
+    }
+    assert [r["receiver"] for r in routes_for(doc, 'severity="warning"')] == ["slack-warning"]
+    for name in channels:
+        (slack,) = receivers[name]["slack_configs"]
+        assert slack["send_resolved"] is True
+        assert "[staging]" in slack["title"]
+
+
+def test_info_goes_to_the_low_noise_channel_and_the_email_report() -> None:
+    doc = alertmanager_config(canary_config("prod"))
+    info = routes_for(doc, 'severity="info"')
+    assert [(r["receiver"], r.get("continue", False)) for r in info] == [
+        ("slack-info", True),
+        ("email-report", False),
+    ]
+    (email,) = receivers_by_name(doc)["email-report"]["email_configs"]
+    assert email["to"] == "reports@blueharvest.example"
+    assert email["from"] == "am@blueharvest.example"
+    assert email["smarthost"] == "smtp.blueharvest.example:587"
+    assert email["auth_username"] == "am"
+    assert email["require_tls"] is True
+
+
+def test_an_email_without_credentials_has_no_password_file() -> None:
+    config = make_config(
+        "dev",
+        alerting={
+            "email": {
+                "to": "r@blueharvest.example",
+                "from": "a@blueharvest.example",
+                "smarthost": "relay.blueharvest.example:25",
+                "requireTls": False,
+            }
+        },
+    )
+    doc = alertmanager_config(config)
+    (email,) = receivers_by_name(doc)["email-report"]["email_configs"]
+    assert "auth_password_file" not in email
+    assert "auth_username" not in email
+    assert email["require_tls"] is False
+    assert receiver_secret_files(config) == {}
+
+
+def test_without_slack_the_email_report_takes_every_severity() -> None:
+    config = make_config(
+        "dev",
+        alerting={
+            "email": {
+                "to": "r@blueharvest.example",
+                "from": "a@blueharvest.example",
+                "smarthost": "relay.blueharvest.example:25",
+            }
+        },
+    )
+    plan = routing_plan(config)
+    assert (plan.critical, plan.warning, plan.info, plan.default) == (
+        ("email-report",),
+        ("email-report",),
+        ("email-report",),
+        "email-report",
+    )
+
+
+def test_a_stack_with_no_channel_routes_everything_to_the_null_receiver() -> None:
+    doc = alertmanager_config(stack_config("local"))
+    assert doc["receivers"] == [{"name": "null"}]
+    assert routed_receivers(doc) == {"null"}
+
+
+def test_unlabelled_alerts_fall_back_to_the_team_channel() -> None:
+    doc = alertmanager_config(stack_config("prod"))
+    assert doc["route"]["receiver"] == "slack-warning"
+    assert all("matchers" in r for r in doc["route"]["routes"])
+
+
+def test_watchdog_goes_to_null_when_no_heartbeat_url_is_configured() -> None:
+    doc = alertmanager_config(stack_config("prod"), webhook_url_file=True)
+    (watchdog,) = routes_for(doc, 'alertname="Watchdog"')
+    assert watchdog == {"receiver": "null", "matchers": ['alertname="Watchdog"']}
+    assert doc["route"]["routes"][0] is watchdog
+
+
+def test_watchdog_pings_the_heartbeat_url_read_from_a_file_when_alertmanager_can() -> None:
+    config = canary_config("prod")
+    doc = alertmanager_config(config, webhook_url_file=True)
+    (watchdog,) = routes_for(doc, 'alertname="Watchdog"')
+    assert watchdog["receiver"] == "heartbeat"
+    assert watchdog["repeat_interval"] == "5m"
+    assert receivers_by_name(doc)["heartbeat"] == {
+        "name": "heartbeat",
+        "webhook_configs": [
+            {"url_file": f"{DEFAULT_SECRETS_DIR}/{HEARTBEAT_URL_FILE}", "send_resolved": False}
+        ],
+    }
+    assert HEARTBEAT_URL_FILE in receiver_secret_files(config, webhook_url_file=True)
+
+
+def test_without_webhook_url_file_the_heartbeat_falls_back_to_null_and_its_secret_is_unused() -> (
+    None
+):
+    config = canary_config("prod")
+    doc = alertmanager_config(config)
+    (watchdog,) = routes_for(doc, 'alertname="Watchdog"')
+    assert watchdog["receiver"] == "null"
+    assert "heartbeat" not in receivers_by_name(doc)
+    assert not [key for key, _ in walk(doc) if key.startswith("webhook")]
+    assert HEARTBEAT_URL_FILE not in receiver_secret_files(config)
+
+
+def test_the_charts_info_inhibitor_alert_notifies_nobody() -> None:
+    doc = alertmanager_config(stack_config("prod"))
+    assert [r["receiver"] for r in routes_for(doc, 'alertname="InfoInhibitor"')] == ["null"]
+
+
+def test_paging_without_a_pagerduty_section_is_refused_not_silently_dropped() -> None:
+    config = stack_config("prod")
+    broken = config.model_copy(
+        update={"alerting": config.alerting.model_copy(update={"pagerduty": None})}
+    )
+    with pytest.raises(ValueError, match="pagerduty"):
+        alertmanager_config(broken)
+
+
+def test_rendering_is_deterministic() -> None:
+    first = json.dumps(alertmanager_config(canary_config("prod")))
+    assert json.dumps(alertmanager_config(canary_config("prod"))) == first
+
+
+def test_the_renderer_imports_no_pulumi() -> None:
+    code = (
+        "import sys, infra.render.alertmanager, infra.spec.routing\n"
+        "assert not [m for m in sys.modules if m.split('.')[0].startswith('pulumi')]\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
