@@ -16,8 +16,13 @@ from pydantic import SecretStr
 from alerts import rule_groups
 from infra.components.cloudwatch_logs import CloudWatchLogs, CloudWatchLogsArgs
 from infra.components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+from infra.components.pagerduty_service import PagerDutyService, PagerDutyServiceArgs
 from infra.config import ConfigError, EstateConfig, load_from_pulumi
-from infra.render.alertmanager import alertmanager_config, receiver_secret_files
+from infra.render.alertmanager import (
+    PAGERDUTY_ROUTING_KEY_FILE,
+    alertmanager_config,
+    receiver_secret_files,
+)
 from infra.render.kube_prometheus_stack import RELEASE_NAME, values
 from infra.render.monitors import service_monitor
 from infra.render.prometheus import prometheus_rule
@@ -92,13 +97,22 @@ def register(estate: EstatePlan) -> None:
         pulumi.export("logWriterRoleArns", logs.writer_role_arns)
         pulumi.export("logReportsTopicArn", logs.reports_topic_arn)
 
+    receiver_secrets: dict[str, SecretStr | pulumi.Output[str]] = dict(estate.receiver_secrets)
+    pagerduty = config.alerting.pagerduty
+    if config.alerting.page_on_call and pagerduty is not None and pagerduty.manage is not None:
+        service = PagerDutyService(
+            "pagerduty",
+            PagerDutyServiceArgs(environment=config.environment, manage=pagerduty.manage),
+        )
+        receiver_secrets[PAGERDUTY_ROUTING_KEY_FILE] = service.integration_key
+
     monitoring = MonitoringStack(
         "monitoring",
         MonitoringStackArgs(
             namespace=config.metrics.namespace,
             chart_version=config.metrics.chart_version,
             values=estate.chart_values,
-            receiver_secrets=estate.receiver_secrets,
+            receiver_secrets=receiver_secrets,
             rules=estate.rules,
             service_monitors=estate.service_monitors,
         ),

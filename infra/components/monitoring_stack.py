@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ class MonitoringStackArgs:
     #: kube-prometheus-stack values (infra.render.kube_prometheus_stack.values).
     values: dict[str, Any]
     #: File name in the receivers' Secret -> secret value (PagerDuty key, Slack URL, ...).
-    receiver_secrets: dict[str, SecretStr] = field(default_factory=dict)
+    receiver_secrets: Mapping[str, SecretStr | pulumi.Output[str]] = field(default_factory=dict)
     #: PrometheusRule manifests; created after the chart, whose CRDs they need.
     rules: list[dict[str, Any]] = field(default_factory=list)
     #: ServiceMonitor manifests; likewise after the chart.
@@ -88,7 +89,9 @@ class MonitoringStack(pulumi.ComponentResource):
             f"{name}-alertmanager-receivers",
             metadata={"name": ALERTMANAGER_SECRET, "namespace": args.namespace},
             string_data={
-                key: pulumi.Output.secret(value.get_secret_value())
+                key: pulumi.Output.secret(
+                    value.get_secret_value() if isinstance(value, SecretStr) else value
+                )
                 for key, value in sorted(args.receiver_secrets.items())
             },
             opts=in_ns,

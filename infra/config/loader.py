@@ -39,6 +39,9 @@ PROVIDER_KEYS = frozenset(
         "kubernetes:context",
         "kubernetes:kubeconfig",
         "kubernetes:namespace",
+        "pagerduty:token",
+        "grafana:url",
+        "grafana:auth",
     }
 )
 

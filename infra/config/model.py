@@ -217,15 +217,43 @@ class LogsConfig(_Model):
     alarms: LogAlarms = LogAlarms()
 
 
-class PagerDutyConfig(_Model):
-    """PagerDuty Events API v2: where critical alerts page the on-call."""
+class EscalationTarget(_Model):
+    """Who an escalation rule notifies: a PagerDuty user or schedule, by its id."""
 
-    routing_key: Secret = Field(description="Events API v2 integration (routing) key.")
+    type: Literal["user_reference", "schedule_reference"]
+    id: str = Field(pattern=r"^P[A-Z0-9]{6}$")
+
+
+class PagerDutyManaged(_Model):
+    """Create the PagerDuty escalation policy, service and Events API v2 integration here."""
+
+    service_name: str | None = Field(default=None, description="Default: Blue Harvest (<env>).")
+    escalation_targets: tuple[EscalationTarget, ...] = Field(min_length=1)
+    escalation_delay_minutes: int = Field(default=30, ge=1, le=1440)
+    num_loops: int = Field(default=2, ge=0, le=9)
+
+
+class PagerDutyConfig(_Model):
+    """PagerDuty Events API v2: where critical alerts page the on-call.
+
+    Either give the routing key of an existing integration, or `manage` to have the stack
+    create the service and feed its integration key to Alertmanager."""
+
+    routing_key: Secret | None = Field(
+        default=None, description="Events API v2 integration (routing) key."
+    )
+    manage: PagerDutyManaged | None = None
     url: str = Field(
         default="https://events.pagerduty.com/v2/enqueue",
         pattern=_URL,
         description="Events API endpoint; tests point it at a local sink.",
     )
+
+    @model_validator(mode="after")
+    def _one_source_of_the_key(self) -> Self:
+        if (self.routing_key is None) == (self.manage is None):
+            raise ValueError("set exactly one of routingKey (an existing integration) or manage")
+        return self
 
 
 class SlackChannels(_Model):

@@ -108,8 +108,10 @@ def receiver_secret_files(
     plan = routing_plan(config, webhook_url_file=webhook_url_file)
     alerting = config.alerting
     files: dict[str, SecretStr] = {}
-    if PAGERDUTY in plan.receivers and alerting.pagerduty is not None:
-        files[PAGERDUTY_ROUTING_KEY_FILE] = alerting.pagerduty.routing_key
+    # A managed PagerDuty service's key is an output of its integration: the program adds it.
+    pagerduty_key = alerting.pagerduty.routing_key if alerting.pagerduty else None
+    if PAGERDUTY in plan.receivers and pagerduty_key is not None:
+        files[PAGERDUTY_ROUTING_KEY_FILE] = pagerduty_key
     slack_used = {SLACK_CRITICAL, SLACK_WARNING, SLACK_INFO} & set(plan.receivers)
     if slack_used and alerting.slack is not None:
         files[SLACK_WEBHOOK_URL_FILE] = alerting.slack.webhook_url

@@ -66,6 +66,10 @@ class EstateMocks(pulumi.runtime.Mocks):
             return {"arn": f"arn:aws:iam::{acct}:policy/{name}"}
         if typ == "random:index/randomPassword:RandomPassword":
             return {"result": f"synth-{_digest(typ, logical)[:24]}"}
+        if typ == "pagerduty:index/serviceIntegration:ServiceIntegration":
+            return {"integrationKey": f"synth{_digest(typ, logical)[:27]}"}
+        if typ.startswith("pagerduty:"):
+            return {"id": "P" + _digest(typ, logical)[:6].upper()}
         if typ.startswith("aws:"):
             service = typ.split(":")[1].split("/", maxsplit=1)[0]
             return {"arn": f"arn:aws:{service}:{region}:{acct}:{logical}"}
