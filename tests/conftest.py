@@ -20,7 +20,11 @@ def stack_config(stack: str) -> EstateConfig:
 
 
 def make_config(
-    environment: str, *, plaintext_secrets_ok: bool = True, **keys: Any
+    environment: str,
+    *,
+    plaintext_secrets_ok: bool = True,
+    extra: dict[str, Any] | None = None,
+    **keys: Any,
 ) -> EstateConfig:
     """A config for `environment`; keyword arguments are project keys (logs=...) merged over a
     valid baseline, so a test states only what it is about."""
@@ -40,8 +44,13 @@ def make_config(
     if environment in ("staging", "prod"):
         raw["blue-harvest:logs"] = {"reportEmail": "sre@blueharvest.example"}
     if environment in ("staging", "prod"):
+        raw["blue-harvest:sentry"] = {"organization": "blue-harvest", "team": "platform"}
+        raw["sentry:token"] = "sentry-test-token"
+    if environment == "prod":
+        raw["blue-harvest:tracing"] = {"storageUrl": "https://traces.search.example:9200"}
+    if environment in ("staging", "prod"):
         raw["blue-harvest:alerting"] = {"pagerduty": {"routingKey": "pd-test-key"}}
-    for name, value in keys.items():
+    for name, value in {**keys, **(extra or {})}.items():
         key = name if ":" in name else f"blue-harvest:{name}"
         raw[key] = merge(raw[key], value) if isinstance(raw.get(key), dict) else value
     return build_config(

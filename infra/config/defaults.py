@@ -47,6 +47,9 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "grouping": {"groupWait": "10s", "groupInterval": "1m", "repeatInterval": "1h"},
         },
         f"{_P}:metrics": _metrics("2d", "4GB", "5Gi", 1, 1, "100m", "512Mi", None),
+        f"{_P}:tracing": {"sampleRatio": 1.0, "storage": "memory"},
+        f"{_P}:loki": {"retention": "24h", "storage": "filesystem"},
+        f"{_P}:sentry": {"enabled": False, "tracesSampleRate": 1.0},
     },
     "dev": {
         f"{_P}:aws": {"enabled": True},
@@ -61,6 +64,9 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "grouping": {"groupWait": "1m", "groupInterval": "10m", "repeatInterval": "12h"},
         },
         f"{_P}:metrics": _metrics("7d", "18GB", "20Gi", 1, 1, "250m", "1Gi", "2Gi"),
+        f"{_P}:tracing": {"sampleRatio": 1.0, "storage": "memory"},
+        f"{_P}:loki": {"retention": "72h", "storage": "filesystem"},
+        f"{_P}:sentry": {"enabled": False, "tracesSampleRate": 1.0},
     },
     "staging": {
         f"{_P}:aws": {"enabled": True},
@@ -75,6 +81,9 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "grouping": {"groupWait": "30s", "groupInterval": "5m", "repeatInterval": "4h"},
         },
         f"{_P}:metrics": _metrics("15d", "45GB", "50Gi", 2, 2, "500m", "2Gi", "5Gi"),
+        f"{_P}:tracing": {"sampleRatio": 1.0, "storage": "memory"},
+        f"{_P}:loki": {"retention": "168h", "storage": "filesystem"},
+        f"{_P}:sentry": {"enabled": True, "tracesSampleRate": 1.0},
     },
     "prod": {
         f"{_P}:aws": {"enabled": True},
@@ -89,6 +98,9 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "grouping": {"groupWait": "30s", "groupInterval": "5m", "repeatInterval": "1h"},
         },
         f"{_P}:metrics": _metrics("30d", "90GB", "100Gi", 2, 3, "1", "4Gi", "10Gi"),
+        f"{_P}:tracing": {"sampleRatio": 0.1, "storage": "elasticsearch"},
+        f"{_P}:loki": {"retention": "720h", "storage": "s3"},
+        f"{_P}:sentry": {"enabled": True, "tracesSampleRate": 0.1},
     },
 }
 

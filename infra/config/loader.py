@@ -40,6 +40,7 @@ PROVIDER_KEYS = frozenset(
         "kubernetes:kubeconfig",
         "kubernetes:namespace",
         "pagerduty:token",
+        "sentry:token",
         "grafana:url",
         "grafana:auth",
     }
@@ -189,11 +190,38 @@ def build_config(
     given[env_key] = environment
     data = merge(ENV_DEFAULTS[environment], given)
     try:
-        return EstateConfig.model_validate(
+        config = EstateConfig.model_validate(
             data, context={"plaintext_secrets_ok": plaintext_secrets_ok}
         )
     except ValidationError as exc:
         raise ConfigError(source, _problems(exc)) from None
+    problems = _provider_token_problems(config, raw, plaintext_secrets_ok)
+    if problems:
+        raise ConfigError(source, problems)
+    return config
+
+
+def _provider_token_problems(
+    config: EstateConfig, raw: dict[str, Any], plaintext_secrets_ok: bool
+) -> list[ConfigProblem]:
+    """Providers' own tokens live in their namespaces; the estate still checks they are there
+    (and encrypted) when a feature needs them."""
+    needed: list[tuple[str, str]] = []
+    pagerduty = config.alerting.pagerduty
+    if config.alerting.page_on_call and pagerduty is not None and pagerduty.manage is not None:
+        needed.append(("pagerduty:token", "alerting.pagerduty.manage creates PagerDuty resources"))
+    if config.sentry.enabled:
+        needed.append(("sentry:token", "sentry.enabled creates the Sentry project and key"))
+    problems: list[ConfigProblem] = []
+    for key, why in needed:
+        value = raw.get(key)
+        if value is None:
+            problems.append(ConfigProblem(key, f"is required: {why}"))
+        elif not plaintext_secrets_ok and not isinstance(value, SecureValue):
+            problems.append(
+                ConfigProblem(key, "is a secret and must be stored encrypted (`--secret`)")
+            )
+    return problems
 
 
 def _problems(exc: ValidationError) -> list[ConfigProblem]:

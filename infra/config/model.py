@@ -148,6 +148,11 @@ class ClusterConfig(_Model):
         pattern=_K8S_VERSION, description="Kubernetes minor version, e.g. '1.31'."
     )
     namespace: str = Field(pattern=_DNS_LABEL, description="Namespace of the workloads.")
+    observability_namespace: str = Field(
+        default="observability",
+        pattern=_DNS_LABEL,
+        description="Namespace of the collector, Jaeger, Loki and the log shipper.",
+    )
     oidc_provider_arn: str | None = Field(
         default=None,
         pattern=_OIDC_ARN,
@@ -160,6 +165,64 @@ class ClusterConfig(_Model):
         if self.oidc_provider_arn is None:
             return None
         return self.oidc_provider_arn.split(":oidc-provider/", 1)[1]
+
+
+class ResourcesConfig(_Model):
+    """Kubernetes requests and limits for one container."""
+
+    cpu_request: str = Field(pattern=_CPU)
+    memory_request: str = Field(pattern=_MEMORY)
+    cpu_limit: str | None = Field(default=None, pattern=_CPU)
+    memory_limit: str = Field(pattern=_MEMORY)
+
+    def as_k8s(self) -> dict[str, dict[str, str]]:
+        limits = {"memory": self.memory_limit}
+        if self.cpu_limit:
+            limits["cpu"] = self.cpu_limit
+        return {
+            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
+            "limits": limits,
+        }
+
+
+class ProbeConfig(_Model):
+    """One HTTP probe, as Kubernetes takes it."""
+
+    path: str = Field(pattern=r"^/[A-Za-z0-9/_.-]*$")
+    initial_delay_seconds: int = Field(ge=0, le=3600)
+    period_seconds: int = Field(ge=1, le=3600)
+    timeout_seconds: int = Field(ge=1, le=3600)
+    failure_threshold: int = Field(ge=1, le=1000)
+    success_threshold: int = Field(default=1, ge=1, le=100)
+
+
+class ProbesConfig(_Model):
+    """The seed's three probes; defaults are exactly the seed's (section 5)."""
+
+    liveness: ProbeConfig = ProbeConfig(
+        path="/health",
+        initial_delay_seconds=30,
+        period_seconds=10,
+        timeout_seconds=5,
+        failure_threshold=3,
+    )
+    readiness: ProbeConfig = ProbeConfig(
+        path="/health/ready",
+        initial_delay_seconds=10,
+        period_seconds=5,
+        timeout_seconds=3,
+        failure_threshold=3,
+    )
+    startup: ProbeConfig = ProbeConfig(
+        path="/health/startup",
+        initial_delay_seconds=0,
+        period_seconds=10,
+        timeout_seconds=3,
+        failure_threshold=30,
+    )
+
+
+LogLevel = Literal["error", "warn", "info", "http", "debug"]
 
 
 class ServiceConfig(_Model):
@@ -178,6 +241,18 @@ class ServiceConfig(_Model):
         default=("errors", "slowRequests"),
         description="CloudWatch metric filters over this service's JSON logs.",
     )
+    probes: ProbesConfig = ProbesConfig()
+    log_level: LogLevel | None = Field(
+        default=None, description="LOG_LEVEL; default debug in local and dev, info elsewhere."
+    )
+    debug: str | None = Field(
+        default=None, description="DEBUG namespaces for the debug package, e.g. 'app:*'."
+    )
+    debug_requests: bool = Field(default=False, description="DEBUG_REQUESTS request dumps.")
+    resources: ResourcesConfig | None = Field(
+        default=None, description="Container resources; default per environment."
+    )
+    sentry: bool = Field(default=True, description="Wire SENTRY_DSN when Sentry is enabled.")
 
 
 class AlarmThreshold(_Model):
@@ -322,24 +397,6 @@ class AlertingConfig(_Model):
     )
 
 
-class ResourcesConfig(_Model):
-    """Kubernetes requests and limits for one container."""
-
-    cpu_request: str = Field(pattern=_CPU)
-    memory_request: str = Field(pattern=_MEMORY)
-    cpu_limit: str | None = Field(default=None, pattern=_CPU)
-    memory_limit: str = Field(pattern=_MEMORY)
-
-    def as_k8s(self) -> dict[str, dict[str, str]]:
-        limits = {"memory": self.memory_limit}
-        if self.cpu_limit:
-            limits["cpu"] = self.cpu_limit
-        return {
-            "requests": {"cpu": self.cpu_request, "memory": self.memory_request},
-            "limits": limits,
-        }
-
-
 class MetricsConfig(_Model):
     """kube-prometheus-stack: Prometheus, Alertmanager, Grafana and the operator."""
 
@@ -360,6 +417,56 @@ class MetricsConfig(_Model):
     )
 
 
+class ExternalGrafana(_Model):
+    """A Grafana outside the cluster that receives the dashboards via its API."""
+
+    url: str = Field(pattern=_URL)
+    auth: Secret = Field(description="Service-account token, or user:password.")
+
+
+class GrafanaConfig(_Model):
+    """Dashboards and data sources as code."""
+
+    external: ExternalGrafana | None = None
+
+
+class TracingConfig(_Model):
+    """OpenTelemetry collector and Jaeger v2."""
+
+    enabled: bool = True
+    sample_ratio: float = Field(ge=0, le=1, description="Head sampling at the collector.")
+    storage: Literal["memory", "elasticsearch", "opensearch"]
+    storage_url: str | None = Field(default=None, pattern=_URL)
+    storage_username: str | None = None
+    storage_password: Secret | None = None
+
+
+class LokiConfig(_Model):
+    """Loki for in-cluster logs, with a shipper DaemonSet."""
+
+    enabled: bool = True
+    retention: str = Field(pattern=_DURATION)
+    storage: Literal["filesystem", "s3"]
+    bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
+class SentryConfig(_Model):
+    """A Sentry project and client key per environment (token in `sentry:token`)."""
+
+    enabled: bool
+    organization: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    team: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    traces_sample_rate: float = Field(ge=0, le=1)
+
+
+class RumConfig(_Model):
+    """CloudWatch RUM app monitor for the frontend."""
+
+    enabled: bool = False
+    domain: str | None = Field(default=None, pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")
+    session_sample_rate: float = Field(default=1.0, ge=0, le=1)
+
+
 class EstateConfig(BaseModel):
     """The whole estate's settings for one stack."""
 
@@ -375,6 +482,11 @@ class EstateConfig(BaseModel):
     logs: LogsConfig = Field(alias=f"{PROJECT}:logs")
     alerting: AlertingConfig = Field(default=AlertingConfig(), alias=f"{PROJECT}:alerting")
     metrics: MetricsConfig = Field(alias=f"{PROJECT}:metrics")
+    grafana: GrafanaConfig = Field(default=GrafanaConfig(), alias=f"{PROJECT}:grafana")
+    tracing: TracingConfig = Field(alias=f"{PROJECT}:tracing")
+    loki: LokiConfig = Field(alias=f"{PROJECT}:loki")
+    sentry: SentryConfig = Field(alias=f"{PROJECT}:sentry")
+    rum: RumConfig = Field(default=RumConfig(), alias=f"{PROJECT}:rum")
 
     @property
     def metric_namespace(self) -> str:
@@ -418,6 +530,7 @@ class EstateConfig(BaseModel):
                 problems.append(
                     (f"{PROJECT}:metrics.alertmanagerReplicas", "must be at least 3 in prod (HA)")
                 )
+        problems += self._workload_problems()
         size, volume = _bytes(self.metrics.retention_size), _bytes(self.metrics.storage)
         if size > volume * 0.9:
             problems.append(
@@ -451,6 +564,40 @@ class EstateConfig(BaseModel):
         if problems:
             raise CrossFieldError(problems)
         return self
+
+    def _workload_problems(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        t, loki, sentry, rum = self.tracing, self.loki, self.sentry, self.rum
+        if t.enabled and t.storage != "memory" and not t.storage_url:
+            problems.append(
+                (f"{PROJECT}:tracing.storageUrl", f"is required with storage {t.storage}")
+            )
+        if self.environment == "prod":
+            if t.enabled and t.storage == "memory":
+                problems.append(
+                    (f"{PROJECT}:tracing.storage", "must be elasticsearch or opensearch in prod")
+                )
+            if loki.enabled and loki.storage != "s3":
+                problems.append((f"{PROJECT}:loki.storage", "must be s3 in prod"))
+            for name, svc in sorted(self.services.items()):
+                if svc.debug or svc.debug_requests:
+                    problems.append(
+                        (f"{PROJECT}:services.{name}.debug", "debug switches must be off in prod")
+                    )
+        if loki.enabled and loki.storage == "s3" and not self.aws.enabled:
+            problems.append((f"{PROJECT}:loki.storage", "s3 needs blue-harvest:aws.enabled"))
+        if sentry.enabled:
+            for key, value in (("organization", sentry.organization), ("team", sentry.team)):
+                if not value:
+                    problems.append(
+                        (f"{PROJECT}:sentry.{key}", "is required when Sentry is enabled")
+                    )
+        if rum.enabled:
+            if not rum.domain:
+                problems.append((f"{PROJECT}:rum.domain", "is required when RUM is enabled"))
+            if not self.aws.enabled:
+                problems.append((f"{PROJECT}:rum.enabled", "RUM needs blue-harvest:aws.enabled"))
+        return problems
 
     def service_account(self, service: str) -> str:
         return self.services[service].service_account or service

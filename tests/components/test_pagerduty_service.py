@@ -17,7 +17,11 @@ MANAGE = {"manage": {"escalationTargets": [{"type": "schedule_reference", "id": 
 
 
 def _run(environment: str = "staging") -> SynthRun:
-    config = make_config(environment, alerting={"pagerduty": {"routingKey": None, **MANAGE}})
+    config = make_config(
+        environment,
+        alerting={"pagerduty": {"routingKey": None, **MANAGE}},
+        extra={"pagerduty:token": "pd-test-token"},
+    )
     return run_program(config, environment, build)
 
 
@@ -65,3 +69,8 @@ def test_dev_never_creates_a_pagerduty_service() -> None:
 def test_exactly_one_source_of_the_routing_key(pagerduty: dict[str, object]) -> None:
     with pytest.raises(ConfigError, match=r"alerting\.pagerduty: set exactly one of routingKey"):
         make_config("staging", alerting={"pagerduty": pagerduty})
+
+
+def test_a_managed_service_needs_the_provider_token() -> None:
+    with pytest.raises(ConfigError, match="pagerduty:token: is required"):
+        make_config("staging", alerting={"pagerduty": {"routingKey": None, **MANAGE}})

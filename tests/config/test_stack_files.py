@@ -69,6 +69,7 @@ def test_every_repository_stack_loads(stack_name: str) -> None:
 def test_secure_values_become_placeholders_offline() -> None:
     config = stack_config("prod")
     assert config.alerting.pagerduty is not None
+    assert config.alerting.pagerduty.routing_key is not None
     value = config.alerting.pagerduty.routing_key.get_secret_value()
     assert value == "[secure-placeholder:blue-harvest:alerting.pagerduty.routingKey]"
     assert "v1:" not in value

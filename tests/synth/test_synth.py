@@ -149,6 +149,7 @@ def test_secret_inputs_are_masked_by_the_recorder() -> None:
 def test_a_secret_passed_unwrapped_stops_the_synth() -> None:
     config = load_stack_file(STACKS / "Pulumi.prod.yaml")
     assert config.alerting.pagerduty is not None
+    assert config.alerting.pagerduty.routing_key is not None
     leaked = config.alerting.pagerduty.routing_key.get_secret_value()
 
     def program(c: EstateConfig) -> None:
