@@ -26,11 +26,6 @@ StacksDir = Annotated[
 OutDir = Annotated[Path, typer.Option("--out", help="Where out/<stack>/ trees are written.")]
 
 
-@app.callback()
-def _root() -> None:
-    """Keeps `synth` a subcommand even while it is the only one."""
-
-
 @app.command()
 def synth(
     stack: Annotated[str | None, typer.Argument(help="Stack to synthesize, e.g. dev.")] = None,
@@ -55,6 +50,42 @@ def synth(
         raise typer.Exit(2) from None
     for result in results:
         _summary(result)
+
+
+@app.command()
+def diff(  # noqa: PLR0917 (typer maps parameters to options)
+    base: Annotated[str, typer.Option("--base", help="Git ref of the old side, e.g. origin/main.")],
+    head: Annotated[
+        str | None, typer.Option("--head", help="Git ref of the new side; default: working tree.")
+    ] = None,
+    stack: Annotated[str | None, typer.Argument(help="One stack; default: every stack.")] = None,
+    all_stacks: Annotated[bool, typer.Option("--all", help="Every stack (the default).")] = False,
+    output: Annotated[
+        str, typer.Option("--format", help="text (terminal), markdown (PR comment) or json.")
+    ] = "text",
+    repo: Annotated[Path, typer.Option("--repo", help="The git repository.")] = Path("."),
+) -> None:
+    """Synthesize two git refs and report resources, alert rules, paging and dashboards."""
+    from infra.diff import DiffError, diff_refs
+    from infra.diff.report import markdown, terminal, to_json
+
+    if stack is not None and all_stacks:
+        errors.print("estate diff: give one stack name or --all, not both")
+        raise typer.Exit(2)
+    if output not in ("text", "markdown", "json"):
+        errors.print(f"estate diff: --format {output!r}: allowed: text, markdown, json")
+        raise typer.Exit(2)
+    try:
+        report = diff_refs(repo.resolve(), base, head, [stack] if stack else None)
+    except DiffError as exc:
+        errors.print(f"estate diff: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    if output == "markdown":
+        typer.echo(markdown(report), nl=False)
+    elif output == "json":
+        typer.echo(to_json(report), nl=False)
+    else:
+        terminal(report, console)
 
 
 def _summary(result: StackResult) -> None:

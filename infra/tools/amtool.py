@@ -118,6 +118,23 @@ def routes_test(
     )
 
 
+def route_receivers(config_path: str | Path, labels: Mapping[str, str]) -> tuple[str, ...]:
+    """The receivers an alert with `labels` reaches, in routing order (what amtool prints)."""
+    args = [
+        "config",
+        "routes",
+        "test",
+        "--config.file",
+        str(config_path),
+        *(_matcher(name, value) for name, value in sorted(labels.items())),
+    ]
+    result = _run(args)
+    if not result.ok:
+        raise RuntimeError(f"amtool could not route {dict(labels)}: {result.output}")
+    first = result.stdout.strip().splitlines()[0] if result.stdout.strip() else ""
+    return tuple(r for r in first.split(",") if r)
+
+
 def _matcher(name: str, value: str) -> str:
     if not _LABEL_NAME.fullmatch(name):
         raise ValueError(f"{name!r} is not a valid label name")

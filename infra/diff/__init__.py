@@ -1,0 +1,32 @@
+"""`estate diff`: synthesize two git refs and report what a change does to the estate."""
+
+from __future__ import annotations
+
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from infra.diff.compare import compare_stack
+from infra.diff.model import DiffReport
+from infra.diff.worktree import DiffError, checkout, resolve, synth_tree
+
+__all__ = ["DiffError", "DiffReport", "diff_refs"]
+
+
+def diff_refs(repo: Path, base: str, head: str | None, stacks: list[str] | None) -> DiffReport:
+    """Synthesize `base` and `head` (None: the working tree) and compare them stack by stack."""
+    with (
+        tempfile.TemporaryDirectory(prefix="estate-diff-") as tmp,
+        checkout(repo, base, Path(tmp) / "base-src") as base_source,
+        checkout(repo, head, Path(tmp) / "head-src") as head_source,
+        ThreadPoolExecutor(max_workers=2) as pool,
+    ):
+        work = Path(tmp)
+        # The two sides are independent processes: synthesize them side by side.
+        base_job = pool.submit(synth_tree, base_source, stacks, work / "base")
+        head_job = pool.submit(synth_tree, head_source, stacks, work / "head")
+        base_stacks, head_stacks = base_job.result(), head_job.result()
+        names = sorted(set(base_stacks) | set(head_stacks))
+        diffs = tuple(compare_stack(s, work / "base" / s, work / "head" / s) for s in names)
+        head_label = resolve(repo, head) if head else "working tree"
+        return DiffReport(base=resolve(repo, base), head=head_label, stacks=diffs)

@@ -1,0 +1,318 @@
+"""Compare two synth trees (out/<stack>/ of base and head): resources, rules, paging,
+routing and dashboards. Pure except for `paging`, which asks the real amtool."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from infra.diff.model import (
+    DashboardChange,
+    PagingChange,
+    PanelChange,
+    PropertyChange,
+    ResourceChange,
+    RuleChange,
+    StackDiff,
+)
+from infra.tools.amtool import route_receivers
+
+#: Inputs whose change makes the provider replace the resource (delete and create), from the
+#: providers' schemas; `*` matches every type of a package.
+REPLACE_ON: dict[str, frozenset[str]] = {
+    "aws:cloudwatch/logGroup:LogGroup": frozenset({"name", "namePrefix", "logGroupClass"}),
+    "aws:cloudwatch/logMetricFilter:LogMetricFilter": frozenset({"name", "logGroupName"}),
+    "aws:cloudwatch/metricAlarm:MetricAlarm": frozenset({"name"}),
+    "aws:cloudwatch/queryDefinition:QueryDefinition": frozenset(),
+    "aws:kms/key:Key": frozenset({"customerMasterKeySpec", "keyUsage", "multiRegion"}),
+    "aws:kms/alias:Alias": frozenset({"name"}),
+    "aws:sns/topic:Topic": frozenset({"name", "fifoTopic"}),
+    "aws:sns/topicSubscription:TopicSubscription": frozenset({"topic", "protocol", "endpoint"}),
+    "aws:iam/role:Role": frozenset({"name", "path"}),
+    "aws:iam/policy:Policy": frozenset({"name", "path", "description"}),
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": frozenset({"role", "policyArn"}),
+    "aws:s3/bucketV2:BucketV2": frozenset({"bucket", "bucketPrefix"}),
+    "aws:s3/bucket:Bucket": frozenset({"bucket", "bucketPrefix"}),
+    "kubernetes:helm.sh/v3:Release": frozenset({"name", "namespace"}),
+    "kubernetes:*": frozenset({"metadata.name", "metadata.namespace"}),
+    "random:*": frozenset({"length", "special", "upper", "lower", "numeric", "keepers"}),
+}
+
+#: Resources whose deletion or replacement loses data.
+STATEFUL = frozenset(
+    {
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:kms/key:Key",
+        "aws:s3/bucketV2:BucketV2",
+        "aws:s3/bucket:Bucket",
+        "kubernetes:core/v1:PersistentVolumeClaim",
+    }
+)
+
+_OPTION_KEYS = ("protect", "retainOnDelete", "parent", "provider", "dependsOn")
+
+
+def _replace_keys(typ: str) -> frozenset[str]:
+    exact = REPLACE_ON.get(typ)
+    if exact is not None:
+        return exact
+    return REPLACE_ON.get(f"{typ.split(':', 1)[0]}:*", frozenset())
+
+
+def _parse_json_strings(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested inputs as dotted paths (lists indexed), JSON strings parsed so a policy change
+    shows the statement that changed."""
+    value = _parse_json_strings(value)
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key in sorted(value):
+            out.update(flatten(value[key], f"{prefix}.{key}" if prefix else str(key)))
+        return out or ({prefix: {}} if prefix else {})
+    if isinstance(value, list):
+        out = {}
+        for i, item in enumerate(value):
+            out.update(flatten(item, f"{prefix}[{i}]"))
+        return out or ({prefix: []} if prefix else {})
+    return {prefix: value}
+
+
+def changed_paths(before: Any, after: Any) -> list[tuple[str, Any, Any]]:
+    a, b = flatten(before), flatten(after)
+    return [(p, a.get(p), b.get(p)) for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p)]
+
+
+def _forces(path: str, keys: frozenset[str]) -> bool:
+    return any(path == k or path.startswith(f"{k}.") or path.startswith(f"{k}[") for k in keys)
+
+
+def _load_resources(tree: Path) -> dict[str, dict[str, Any]]:
+    path = tree / "resources.json"
+    if not path.is_file():
+        return {}
+    doc = json.loads(path.read_text())
+    return {r["urn"]: r for r in doc["resources"]}
+
+
+def resources(base: Path, head: Path) -> tuple[ResourceChange, ...]:
+    before, after = _load_resources(base), _load_resources(head)
+    changes: list[ResourceChange] = []
+    for urn in sorted(set(before) | set(after)):
+        old, new = before.get(urn), after.get(urn)
+        if old is None and new is not None:
+            changes.append(ResourceChange(urn, new["type"], "added"))
+            continue
+        if new is None and old is not None:
+            changes.append(
+                ResourceChange(
+                    urn,
+                    old["type"],
+                    "deleted",
+                    stateful=old["type"] in STATEFUL,
+                    retained=bool(old.get("retainOnDelete")),
+                )
+            )
+            continue
+        assert old is not None
+        assert new is not None
+        keys = _replace_keys(new["type"])
+        props = [
+            PropertyChange(path, a, b, _forces(path, keys))
+            for path, a, b in changed_paths(old["inputs"], new["inputs"])
+        ]
+        props += [
+            PropertyChange(key, old.get(key), new.get(key))
+            for key in _OPTION_KEYS
+            if old.get(key) != new.get(key)
+        ]
+        if not props:
+            continue
+        replaced = any(p.forces_replacement for p in props)
+        changes.append(
+            ResourceChange(
+                urn,
+                new["type"],
+                "replaced" if replaced else "changed",
+                tuple(props),
+                stateful=new["type"] in STATEFUL,
+                retained=bool(old.get("retainOnDelete")) and not replaced,
+            )
+        )
+    return tuple(changes)
+
+
+def _alerts(tree: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    rules_dir = tree / "prometheus" / "rules"
+    if not rules_dir.is_dir():
+        return out
+    for path in sorted(rules_dir.glob("*.yaml")):
+        for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
+            for rule in group.get("rules", []):
+                if "alert" in rule:
+                    service = str((rule.get("labels") or {}).get("service", ""))
+                    out[(rule["alert"], service)] = {"group": group["name"], **rule}
+    return out
+
+
+def rules(base: Path, head: Path) -> tuple[RuleChange, ...]:
+    before, after = _alerts(base), _alerts(head)
+    changes: list[RuleChange] = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old is None:
+            changes.append(RuleChange(key[0], key[1], "added"))
+        elif new is None:
+            changes.append(RuleChange(key[0], key[1], "removed"))
+        else:
+            fields = tuple(PropertyChange(p, a, b) for p, a, b in changed_paths(old, new))
+            if fields:
+                changes.append(RuleChange(key[0], key[1], "changed", fields))
+    return tuple(changes)
+
+
+def _am(tree: Path) -> tuple[Path, dict[str, Any]] | None:
+    path = tree / "alertmanager" / "alertmanager.yaml"
+    if not path.is_file():
+        return None
+    return path, yaml.safe_load(path.read_text()) or {}
+
+
+def _paging_receivers(config: dict[str, Any]) -> set[str]:
+    return {r["name"] for r in config.get("receivers", []) if r.get("pagerduty_configs")}
+
+
+def _receivers(am: tuple[Path, dict[str, Any]] | None, labels: dict[str, str]) -> tuple[str, ...]:
+    if am is None:
+        return ()
+    return route_receivers(am[0], labels)
+
+
+def paging(base: Path, head: Path) -> tuple[PagingChange, ...]:
+    """For every alert on either side: the receivers it reaches before and after (real
+    amtool on each side's config). Only alerts whose receivers changed are returned."""
+    before_alerts, after_alerts = _alerts(base), _alerts(head)
+    before_am, after_am = _am(base), _am(head)
+    paging_before = _paging_receivers(before_am[1]) if before_am else set()
+    paging_after = _paging_receivers(after_am[1]) if after_am else set()
+    changes: list[PagingChange] = []
+    for key in sorted(set(before_alerts) | set(after_alerts)):
+        old, new = before_alerts.get(key), after_alerts.get(key)
+        before = _receivers(before_am, _labels(old)) if old else ()
+        after = _receivers(after_am, _labels(new)) if new else ()
+        if before != after:
+            changes.append(
+                PagingChange(
+                    key[0],
+                    key[1],
+                    before,
+                    after,
+                    paged_before=bool(set(before) & paging_before),
+                    pages_after=bool(set(after) & paging_after),
+                )
+            )
+    return tuple(changes)
+
+
+def _labels(rule: dict[str, Any]) -> dict[str, str]:
+    return {
+        "alertname": str(rule["alert"]),
+        **{k: str(v) for k, v in (rule.get("labels") or {}).items()},
+    }
+
+
+def routing(base: Path, head: Path) -> tuple[PropertyChange, ...]:
+    before, after = _am(base), _am(head)
+    old = {
+        k: v for k, v in (before[1] if before else {}).items() if k in ("route", "inhibit_rules")
+    }
+    new = {k: v for k, v in (after[1] if after else {}).items() if k in ("route", "inhibit_rules")}
+    return tuple(PropertyChange(p, a, b) for p, a, b in changed_paths(old, new))
+
+
+def _dashboards(tree: Path) -> dict[str, dict[str, Any]]:
+    folder = tree / "grafana" / "dashboards"
+    if not folder.is_dir():
+        return {}
+    docs = (json.loads(p.read_text()) for p in sorted(folder.rglob("*.json")))
+    return {str(d.get("uid")): d for d in docs}
+
+
+def _panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for panel in dashboard.get("panels", []):
+        yield panel
+        yield from panel.get("panels", [])
+
+
+def _panel_key(panel: dict[str, Any]) -> str:
+    return f"{panel.get('id')}: {panel.get('title', '')}"
+
+
+def dashboards(base: Path, head: Path) -> tuple[DashboardChange, ...]:
+    before, after = _dashboards(base), _dashboards(head)
+    changes: list[DashboardChange] = []
+    for uid in sorted(set(before) | set(after)):
+        old, new = before.get(uid), after.get(uid)
+        if old is None or new is None:
+            doc = new or old or {}
+            changes.append(
+                DashboardChange(
+                    uid, str(doc.get("title", uid)), "added" if old is None else "removed"
+                )
+            )
+            continue
+        old_panels = {p.get("id"): p for p in _panels(old)}
+        new_panels = {p.get("id"): p for p in _panels(new)}
+        panels: list[PanelChange] = []
+        for pid in sorted(set(old_panels) | set(new_panels), key=str):
+            a, b = old_panels.get(pid), new_panels.get(pid)
+            if a is None and b is not None:
+                panels.append(PanelChange(_panel_key(b), "added"))
+            elif b is None and a is not None:
+                panels.append(PanelChange(_panel_key(a), "removed"))
+            elif a is not None and b is not None:
+                fields = tuple(PropertyChange(p, x, y) for p, x, y in changed_paths(a, b))
+                if fields:
+                    panels.append(PanelChange(_panel_key(b), "changed", fields))
+        rest = [
+            PropertyChange(p, x, y)
+            for p, x, y in changed_paths(
+                {k: v for k, v in old.items() if k != "panels"},
+                {k: v for k, v in new.items() if k != "panels"},
+            )
+        ]
+        if panels or rest:
+            extra = (PanelChange("(dashboard settings)", "changed", tuple(rest)),) if rest else ()
+            changes.append(
+                DashboardChange(uid, str(new.get("title", uid)), "changed", tuple(panels) + extra)
+            )
+    return tuple(changes)
+
+
+def compare_stack(stack: str, base: Path, head: Path) -> StackDiff:
+    notes = []
+    if not base.is_dir():
+        notes.append(f"{stack} does not exist at the base: everything is added")
+    if not head.is_dir():
+        notes.append(f"{stack} does not exist at the head: everything is removed")
+    return StackDiff(
+        stack=stack,
+        resources=resources(base, head),
+        rules=rules(base, head),
+        paging=paging(base, head),
+        routing=routing(base, head),
+        dashboards=dashboards(base, head),
+        notes=tuple(notes),
+    )

@@ -1,0 +1,82 @@
+"""Synthesize a git ref of the repository in a throwaway worktree, with that ref's own code."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class DiffError(RuntimeError):
+    """A side of the diff could not be synthesized; the message says which and why."""
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise DiffError(f"git {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def resolve(repo: Path, ref: str) -> str:
+    """The commit a ref names (so the report says exactly what was compared)."""
+    return _git(repo, "rev-parse", "--verify", f"{ref}^{{commit}}")
+
+
+@contextlib.contextmanager
+def checkout(repo: Path, ref: str | None, where: Path) -> Iterator[Path]:
+    """The tree to synthesize: `ref` in a detached worktree, or the working tree for None."""
+    if ref is None:
+        yield repo
+        return
+    commit = resolve(repo, ref)
+    _git(repo, "worktree", "add", "--detach", "--force", str(where), commit)
+    try:
+        yield where
+    finally:
+        _git(repo, "worktree", "remove", "--force", str(where))
+
+
+def synth_tree(source: Path, stacks: list[str] | None, out: Path) -> list[str]:
+    """Run `estate synth` of `source`'s own code over its own stacks into `out`.
+
+    Returns the stacks synthesized. A stack that does not exist at this ref is skipped
+    (the comparison then reports it as added or removed)."""
+    available = sorted(
+        p.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        for p in (source / "stacks").glob("Pulumi.*.yaml")
+    )
+    wanted = [s for s in (stacks or available) if s in available]
+    if not wanted:
+        return []
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    for stack in wanted:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                # Not `-m infra.cli`: older versions of the module have no __main__ block.
+                "from infra.cli import app; app()",
+                "synth",
+                stack,
+                "--stacks-dir",
+                str(source / "stacks"),
+                "--out",
+                str(out),
+            ],
+            cwd=source,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise DiffError(
+                f"estate synth {stack} failed at {source}:\n{(done.stderr or done.stdout).strip()}"
+            )
+    return wanted

@@ -1,0 +1,153 @@
+"""`estate diff` on small git histories built in temporary directories."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from infra.diff import diff_refs
+from infra.diff.compare import changed_paths, resources
+from infra.diff.model import DiffReport
+from infra.diff.report import markdown
+from tests.conftest import ROOT
+
+CODE = ("infra", "alerts", "dashboards", "stacks")
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A one-commit repository holding the project's code and stacks as they are now."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in CODE:
+        if (ROOT / name).exists():
+            shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "-c", "user.email=t@example.test", "-c", "user.name=t", "add", "-A")
+    _git(repo, "-c", "user.email=t@example.test", "-c", "user.name=t", "commit", "-qm", "base")
+    return repo
+
+
+def _change(repo: Path, path: str, edit: Callable[[str], str]) -> None:
+    file = repo / path
+    before = file.read_text()
+    after = edit(before)
+    assert after != before, f"the edit did not change {path}"
+    file.write_text(after)
+    _git(repo, "-c", "user.email=t@example.test", "-c", "user.name=t", "commit", "-qam", "change")
+
+
+def _diff(repo: Path) -> DiffReport:
+    return diff_refs(repo, "HEAD~1", "HEAD", ["prod"])
+
+
+def test_an_unchanged_tree_gives_an_empty_diff(repo: Path) -> None:
+    (repo / "NOTES.md").write_text("not part of the estate\n")
+    _git(repo, "add", "NOTES.md")
+    _git(repo, "-c", "user.email=t@example.test", "-c", "user.name=t", "commit", "-qm", "docs")
+    report = _diff(repo)
+    assert report.empty
+    assert "No changes to the estate." in markdown(report)
+
+
+def test_renaming_a_prod_log_group_is_a_replacement_with_data_loss(repo: Path) -> None:
+    _change(
+        repo,
+        "stacks/Pulumi.prod.yaml",
+        lambda t: t.replace(
+            "    retentionDays: 90\n", "    retentionDays: 90\n    groupPrefix: /bh\n"
+        ),
+    )
+    report = _diff(repo)
+    (prod,) = report.stacks
+    groups = [r for r in prod.resources if r.type == "aws:cloudwatch/logGroup:LogGroup"]
+    assert {r.kind for r in groups} == {"replaced"}
+    assert all(r.data_loss for r in groups)
+    backend = next(r for r in groups if r.urn.endswith("::logs-backend"))
+    (name,) = [p for p in backend.properties if p.path == "name"]
+    assert (name.before, name.after, name.forces_replacement) == (
+        "/blue-harvest/backend",
+        "/bh/backend",
+        True,
+    )
+    text = markdown(report)
+    assert "DATA LOSS: replaced aws:cloudwatch/logGroup:LogGroup `logs-backend`" in text
+
+
+def test_removing_pagerduty_from_high_error_rate_is_lost_paging(repo: Path) -> None:
+    def demote(text: str) -> str:
+        start = text.index('"HighErrorRate"')
+        end = text.index('severity="critical"', start)
+        return text[:end] + 'severity="warning"' + text[end + len('severity="critical"') :]
+
+    _change(repo, "alerts/application.py", demote)
+    report = _diff(repo)
+    (prod,) = report.stacks
+    (change,) = [p for p in prod.paging if p.alert == "HighErrorRate"]
+    assert change.before == ("pagerduty", "slack-critical")
+    assert change.after == ("slack-warning",)
+    assert change.lost_paging
+    rule = next(r for r in prod.rules if r.alert == "HighErrorRate")
+    assert [(f.path, f.before, f.after) for f in rule.fields] == [
+        ("labels.severity", "critical", "warning")
+    ]
+    assert "LOST PAGING: HighErrorRate (backend) no longer pages anyone" in markdown(report)
+
+
+def test_a_changed_threshold_is_reported_as_that_rules_change(repo: Path) -> None:
+    _change(
+        repo,
+        "stacks/Pulumi.prod.yaml",
+        lambda t: t.replace(
+            "  blue-harvest:alerting:\n",
+            "  blue-harvest:alerting:\n    overrides: {SlowResponseTime: {threshold: 3}}\n",
+        ),
+    )
+    (prod,) = _diff(repo).stacks
+    (rule,) = prod.rules
+    assert rule.alert == "SlowResponseTime"
+    assert [f.path for f in rule.fields] == ["expr"]
+    assert not prod.paging
+    changed = [r for r in prod.resources if r.kind != "added"]
+    assert [r.urn.rsplit("::", 1)[-1] for r in changed] == [
+        "monitoring-rules-blue-harvest-application"
+    ]
+
+
+def test_property_paths_show_inside_json_documents() -> None:
+    before = {"policy": '{"Statement": [{"Action": ["logs:PutLogEvents"]}]}'}
+    after = {"policy": '{"Statement": [{"Action": ["logs:*"]}]}'}
+    assert changed_paths(before, after) == [
+        ("policy.Statement[0].Action[0]", "logs:PutLogEvents", "logs:*")
+    ]
+
+
+def test_a_deleted_retained_resource_is_not_data_loss(tmp_path: Path) -> None:
+    import json
+
+    def tree(name: str, resources_: list[dict[str, object]]) -> Path:
+        path = tmp_path / name
+        path.mkdir()
+        (path / "resources.json").write_text(json.dumps({"resources": resources_}))
+        return path
+
+    group = {
+        "urn": "urn:pulumi:prod::p::aws:cloudwatch/logGroup:LogGroup::g",
+        "type": "aws:cloudwatch/logGroup:LogGroup",
+        "inputs": {"name": "/g"},
+        "retainOnDelete": True,
+    }
+    (deleted,) = resources(tree("a", [group]), tree("b", []))
+    assert deleted.kind == "deleted"
+    assert deleted.retained
+    assert not deleted.data_loss
+    (lost,) = resources(tree("c", [{**group, "retainOnDelete": False}]), tree("d", []))
+    assert lost.data_loss
