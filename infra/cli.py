@@ -88,6 +88,45 @@ def diff(  # noqa: PLR0917 (typer maps parameters to options)
         terminal(report, console)
 
 
+@app.command()
+def check(
+    stack: Annotated[str | None, typer.Argument(help="Stack to check, e.g. prod.")] = None,
+    all_stacks: Annotated[bool, typer.Option("--all", help="Every stack in --stacks-dir.")] = False,
+    output: Annotated[
+        str, typer.Option("--format", help="text (terminal), markdown (PR comment) or json.")
+    ] = "text",
+    stacks_dir: StacksDir = Path("stacks"),
+    out: OutDir = Path("out"),
+) -> None:
+    """Synthesize, then run every validator: config, promtool, amtool, PromQL, policies,
+    kubernetes-validate. Exits 1 on any error."""
+    from infra.checks.runner import run_checks, to_json, to_markdown
+
+    if all_stacks == (stack is not None):
+        errors.print("estate check: give one stack name or --all")
+        raise typer.Exit(2)
+    if output not in ("text", "markdown", "json"):
+        errors.print(f"estate check: --format {output!r}: allowed: text, markdown, json")
+        raise typer.Exit(2)
+    stacks = discover_stacks(stacks_dir) if all_stacks else [str(stack)]
+    findings = run_checks(stacks, stacks_dir, out)
+    if output == "json":
+        typer.echo(to_json(findings), nl=False)
+    elif output == "markdown":
+        typer.echo(to_markdown(findings, stacks), nl=False)
+    else:
+        table = Table(title=f"estate check: {', '.join(stacks)}")
+        for column in ("severity", "check", "file", "location", "message"):
+            table.add_column(column, overflow="fold")
+        for f in findings:
+            table.add_row(f.severity, f.check, f.file, f.location, f.message)
+        if findings:
+            console.print(table)
+        console.print(f"{len(findings)} finding(s) in {len(stacks)} stack(s)", markup=False)
+    if any(f.severity == "error" for f in findings):
+        raise typer.Exit(1)
+
+
 def _summary(result: StackResult) -> None:
     table = Table(
         title=f"{result.stack}: {len(result.run.registrations)} resources -> {result.path}"

@@ -1,61 +1,25 @@
-"""Render the rules and stage the promtool test files next to them, as the tests run them.
+"""The promtool fixture lives in alerts/testing.py (estate check runs it too)."""
 
-The files under alerts/tests/ name `rules.yaml` in their `rule_files`; promtool resolves it
-relative to each test file, so a copy of the test files next to the rendered rules is all it
-takes. Nothing is written into the repository.
-"""
+from alerts.testing import (
+    ALERT_TESTS,
+    GRAFANA,
+    RULES_FILE,
+    RUNBOOKS,
+    default_groups,
+    promtool_config,
+    stage,
+    unit_test_files,
+    write_rules,
+)
 
-from __future__ import annotations
-
-import shutil
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
-
-from alerts import rule_groups
-from infra.config import EstateConfig
-from infra.render.prometheus import rule_file, to_yaml
-from infra.spec.alerts import RuleGroup
-from tests.conftest import ROOT, make_config
-
-#: The promtool unit-test files, one per rule group.
-ALERT_TESTS = ROOT / "alerts" / "tests"
-#: The links the test files expect in every alert's annotations.
-RUNBOOKS = "https://runbooks.example.test/bh"
-GRAFANA = "https://grafana.example.test"
-RULES_FILE = "rules.yaml"
-
-
-def promtool_config(overrides: dict[str, Any] | None = None) -> EstateConfig:
-    """The stack the promtool test files are written against, with optional overrides."""
-    return make_config(
-        "local",
-        alerting={"runbookBaseUrl": RUNBOOKS, "grafanaUrl": GRAFANA, "overrides": overrides or {}},
-    )
-
-
-def unit_test_files() -> list[Path]:
-    return sorted(ALERT_TESTS.glob("*.yaml"))
-
-
-def write_rules(groups: Sequence[RuleGroup], directory: Path) -> Path:
-    path = directory / RULES_FILE
-    path.write_text(to_yaml(rule_file(groups)), encoding="utf-8")
-    return path
-
-
-def stage(
-    groups: Sequence[RuleGroup], directory: Path, files: Sequence[Path] | None = None
-) -> list[Path]:
-    """Write `groups` to directory/rules.yaml and copy the test files beside it."""
-    write_rules(groups, directory)
-    staged = []
-    for source in files if files is not None else unit_test_files():
-        target = directory / source.name
-        shutil.copyfile(source, target)
-        staged.append(target)
-    return staged
-
-
-def default_groups() -> list[RuleGroup]:
-    return rule_groups(promtool_config())
+__all__ = [
+    "ALERT_TESTS",
+    "GRAFANA",
+    "RULES_FILE",
+    "RUNBOOKS",
+    "default_groups",
+    "promtool_config",
+    "stage",
+    "unit_test_files",
+    "write_rules",
+]

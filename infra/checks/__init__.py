@@ -1,0 +1,1 @@
+"""Validators over synth output, shared by `estate check` and the CrossGuard policy pack."""
