@@ -14,7 +14,13 @@ import pulumi_aws as aws
 from pydantic import SecretStr
 
 from alerts import rule_groups
+from dashboards import DashboardDoc, build_all
 from infra.components.cloudwatch_logs import CloudWatchLogs, CloudWatchLogsArgs
+from infra.components.dashboards import (
+    ExternalGrafanaArgs,
+    GrafanaDashboards,
+    GrafanaDashboardsArgs,
+)
 from infra.components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from infra.components.pagerduty_service import PagerDutyService, PagerDutyServiceArgs
 from infra.config import ConfigError, EstateConfig, load_from_pulumi
@@ -39,6 +45,7 @@ class EstatePlan:
     receiver_secrets: dict[str, SecretStr]
     rules: list[dict[str, Any]]
     service_monitors: list[dict[str, Any]]
+    dashboards: list[DashboardDoc]
 
 
 def plan(config: EstateConfig, *, source: str | None = None) -> EstatePlan:
@@ -65,6 +72,7 @@ def plan(config: EstateConfig, *, source: str | None = None) -> EstatePlan:
             )
             for name in sorted(config.services)
         ],
+        dashboards=build_all(config),
     )
 
 
@@ -115,6 +123,18 @@ def register(estate: EstatePlan) -> None:
             receiver_secrets=receiver_secrets,
             rules=estate.rules,
             service_monitors=estate.service_monitors,
+        ),
+    )
+    external = config.grafana.external
+    GrafanaDashboards(
+        "dashboards",
+        GrafanaDashboardsArgs(
+            dashboards=estate.dashboards,
+            namespace=config.metrics.namespace,
+            external=ExternalGrafanaArgs(url=external.url, auth=external.auth)
+            if external
+            else None,
+            depends_on=[monitoring],
         ),
     )
     pulumi.export("monitoringRelease", monitoring.release_name)

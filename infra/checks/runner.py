@@ -12,6 +12,8 @@ from typing import Literal
 import promql_parser
 import yaml
 
+from alerts import rule_groups
+from infra.checks import dashboards as dashboard_checks
 from infra.checks.manifests import validate_tree
 from infra.checks.policies import evaluate, from_registration
 from infra.config import ConfigError, EstateConfig, load_stack_file, stack_file
@@ -124,7 +126,33 @@ def check_manifests(target: Target) -> Iterator[Finding]:
         yield Finding("error", f"kubernetes-validate {version}", str(path), location, message)
 
 
-CHECKS: tuple[Check, ...] = (check_rules, check_alertmanager, check_policies, check_manifests)
+def check_dashboards(target: Target) -> Iterator[Finding]:
+    """The dashboard checks over the synthesized JSON: PromQL, metrics catalog, data
+    sources, ids, layout, units, and every alert's dashboard link."""
+    folder = target.tree / "grafana" / "dashboards"
+    paths = sorted(folder.glob("*.json"))
+    models = [json.loads(p.read_text()) for p in paths]
+    by_uid = {str(m.get("uid")): p for m, p in zip(models, paths, strict=True)}
+    links = dashboard_checks.alert_links(rule_groups(target.config))
+    for f in dashboard_checks.check_all(
+        models, dashboard_checks.stack_for(target.config), alert_links=links
+    ):
+        yield Finding(
+            f.severity,
+            "dashboards",
+            str(by_uid.get(f.dashboard, folder)),
+            f"{f.dashboard}, {f.panel}" if f.panel else f.dashboard,
+            f.message,
+        )
+
+
+CHECKS: tuple[Check, ...] = (
+    check_rules,
+    check_alertmanager,
+    check_policies,
+    check_manifests,
+    check_dashboards,
+)
 
 
 def promtool_unit_tests() -> Iterator[Finding]:

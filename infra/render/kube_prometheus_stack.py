@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config import EstateConfig
+from infra.config.defaults import merge
+from infra.render.grafana import chart_values
 
 #: Fixed release name: PrometheusRules and ServiceMonitors select on `release: <name>`.
 RELEASE_NAME = "kube-prometheus-stack"
@@ -103,7 +105,7 @@ def values(config: EstateConfig, alertmanager_config: dict[str, Any]) -> dict[st
                 **({"podAntiAffinity": "hard"} if ha else {}),
             },
         },
-        "grafana": grafana,
+        "grafana": merge(grafana, chart_values(config)),
         # The chart's cluster rules stay; its `general` group is off because alerts/platform.py
         # owns Watchdog (one heartbeat, routed by name) and nothing here uses InfoInhibitor.
         "defaultRules": {"create": True, "rules": {"general": False}},

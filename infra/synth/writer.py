@@ -12,6 +12,7 @@ from typing import Any
 
 from infra.config.secrets import PLACEHOLDER_PREFIX
 from infra.render import yamlout
+from infra.render.grafana import synth_dashboard_files
 from infra.synth.engine import SynthRun
 from infra.synth.recorder import Registration
 
@@ -69,8 +70,9 @@ def _manifest_name(manifest: dict[str, Any]) -> str:
 
 
 def kubernetes_files(registrations: tuple[Registration, ...]) -> dict[str, str]:
-    """helm/<release>.values.yaml, alertmanager/alertmanager.yaml, prometheus/rules/*.yaml and
-    kubernetes/*.yaml, all taken from what the program registered (nothing re-rendered)."""
+    """helm/<release>.values.yaml, alertmanager/alertmanager.yaml, prometheus/rules/*.yaml,
+    kubernetes/*.yaml and grafana/dashboards/*.json, all taken from what the program
+    registered (nothing re-rendered)."""
     files: dict[str, str] = {}
     for reg in registrations:
         if not reg.type.startswith("kubernetes:") or not reg.custom:
@@ -89,6 +91,9 @@ def kubernetes_files(registrations: tuple[Registration, ...]) -> dict[str, str]:
                 {"groups": inputs["spec"]["groups"]}
             )
         files[f"kubernetes/{_manifest_name(inputs)}.yaml"] = yamlout.dump(inputs)
+    for reg in registrations:
+        if reg.custom:
+            files.update(synth_dashboard_files(reg.type, reg.inputs))
     return files
 
 

@@ -116,10 +116,30 @@ def test_a_changed_threshold_is_reported_as_that_rules_change(repo: Path) -> Non
     assert rule.alert == "SlowResponseTime"
     assert [f.path for f in rule.fields] == ["expr"]
     assert not prod.paging
-    changed = [r for r in prod.resources if r.kind != "added"]
-    assert [r.urn.rsplit("::", 1)[-1] for r in changed] == [
-        "monitoring-rules-blue-harvest-application"
-    ]
+    # The rule's PrometheusRule changes, and so does the dashboard drawing its threshold.
+    changed = sorted(r.urn.rsplit("::", 1)[-1] for r in prod.resources)
+    assert "monitoring-rules-blue-harvest-application" in changed
+    assert all(r.kind == "changed" for r in prod.resources)
+
+
+def test_changing_one_panels_query_is_reported_as_that_panels_change(repo: Path) -> None:
+    _change(
+        repo,
+        "dashboards/business_metrics.py",
+        lambda t: t.replace('f"max_over_time({users}[1h:])"', 'f"max_over_time({users}[2h:])"'),
+    )
+    (prod,) = _diff(repo).stacks
+    (dashboard,) = prod.dashboards
+    assert dashboard.uid == "bh-business-metrics"
+    assert dashboard.kind == "changed"
+    (panel,) = dashboard.panels
+    assert panel.panel.startswith("3: ")
+    (field,) = panel.fields
+    assert field.path == "targets[0].expr"
+    assert "[1h:]" in str(field.before)
+    assert "[2h:]" in str(field.after)
+    assert not prod.rules
+    assert not prod.paging
 
 
 def test_property_paths_show_inside_json_documents() -> None:

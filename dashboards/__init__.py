@@ -1,0 +1,60 @@
+"""The estate's Grafana dashboards, as typed Python built with grafana-foundation-sdk.
+
+One module per dashboard (the seed's four, section 2), shared defaults in `common`. Each
+dashboard takes its UID, title and the panel ids alerts link to from
+infra/spec/dashboard_refs.py, reads the recording rules the alerts read (alerts/recording.py),
+and references data sources only by the stable UIDs of infra/spec/endpoints.py.
+
+`build_all(config)` returns plain records (uid, title, folder, JSON model), deterministic for
+a config: the ConfigMaps, the Grafana API resources, the synth and the snapshots all take the
+same canonical JSON (`DashboardDoc.text`). infra/checks/dashboards.py checks them.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+with warnings.catch_warnings():
+    # Several SDK modules warn, on import, that the dashboard v2 schema exists. The classic
+    # JSON model is what the Grafana sidecar and the Grafana provider take.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from dashboards import (
+        application_overview,
+        business_metrics,
+        database_performance,
+        infrastructure,
+    )
+    from dashboards.common import (
+        APPLICATION_FOLDER,
+        BUSINESS_FOLDER,
+        INFRASTRUCTURE_FOLDER,
+        Context,
+        DashboardDoc,
+        Folder,
+        canonical_json,
+    )
+
+from infra.config.model import EstateConfig
+
+#: The folders the dashboards live in, one per area.
+FOLDERS: tuple[Folder, ...] = (APPLICATION_FOLDER, BUSINESS_FOLDER, INFRASTRUCTURE_FOLDER)
+
+__all__ = [
+    "FOLDERS",
+    "Context",
+    "DashboardDoc",
+    "Folder",
+    "build_all",
+    "canonical_json",
+]
+
+
+def build_all(config: EstateConfig) -> list[DashboardDoc]:
+    """The four dashboards of one stack, in dashboard_refs order."""
+    ctx = Context.from_config(config)
+    return [
+        application_overview.build(ctx),
+        database_performance.build(ctx),
+        business_metrics.build(ctx),
+        infrastructure.build(ctx),
+    ]

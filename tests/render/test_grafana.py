@@ -1,0 +1,134 @@
+"""Grafana data sources (stable UIDs, in the chart's additionalDataSources shape) and the
+dashboard ConfigMaps the sidecar loads."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+import dashboards
+from infra.checks.manifests import validate_manifest
+from infra.config.defaults import merge
+from infra.render.grafana import (
+    CONFIGMAP_TYPE,
+    GRAFANA_DASHBOARD_TYPE,
+    chart_values,
+    dashboard_configmap,
+    datasource_uids,
+    datasources,
+    synth_dashboard_files,
+)
+from infra.render.kube_prometheus_stack import values
+from infra.spec.endpoints import DATASOURCE_UIDS, Endpoints
+from tests.conftest import make_config, stack_config
+
+AM_CONFIG = {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
+
+def _by_type(config_sources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {s["type"]: s for s in config_sources}
+
+
+def test_prod_has_every_data_source_with_its_stable_uid() -> None:
+    sources = _by_type(datasources(stack_config("prod")))
+    assert {t: s["uid"] for t, s in sources.items()} == DATASOURCE_UIDS
+    for source in sources.values():
+        assert {"name", "type", "uid", "access", "jsonData"} <= set(source)
+        assert source["access"] == "proxy"
+
+
+def test_urls_are_the_in_cluster_services() -> None:
+    config = make_config("dev", metrics={"namespace": "metrics"})
+    ep = Endpoints(monitoring_namespace="metrics", observability_namespace="observability")
+    sources = _by_type(datasources(config))
+    assert sources["prometheus"]["url"] == ep.prometheus
+    assert sources["alertmanager"]["url"] == ep.alertmanager
+    assert sources["loki"]["url"] == ep.loki
+    assert sources["jaeger"]["url"] == ep.jaeger_query
+
+
+def test_prometheus_is_the_one_default_and_knows_the_scrape_interval() -> None:
+    config = make_config("staging", metrics={"scrapeInterval": "15s"})
+    sources = datasources(config)
+    assert [s["type"] for s in sources if s["isDefault"]] == ["prometheus"]
+    assert _by_type(sources)["prometheus"]["jsonData"]["timeInterval"] == "15s"
+
+
+def test_cloudwatch_only_with_aws_in_the_stack_region() -> None:
+    assert "cloudwatch" not in _by_type(datasources(stack_config("local")))
+    config = make_config("dev", extra={"aws:region": "eu-west-1"})
+    cloudwatch = _by_type(datasources(config))["cloudwatch"]
+    assert cloudwatch["jsonData"] == {"authType": "default", "defaultRegion": "eu-west-1"}
+
+
+def test_loki_and_jaeger_only_when_deployed_and_linked_to_each_other() -> None:
+    both = _by_type(datasources(stack_config("prod")))
+    (derived,) = both["loki"]["jsonData"]["derivedFields"]
+    assert derived["datasourceUid"] == DATASOURCE_UIDS["jaeger"]
+    # Grafana expands $VAR in provisioning files; its own ${...} must be written $${...}.
+    assert derived["url"] == "$${__value.raw}"
+    assert re.search(derived["matcherRegex"], '{"level":"error","trace_id":"4bf92f35"}')
+    logs_link = both["jaeger"]["jsonData"]["tracesToLogsV2"]
+    assert logs_link["datasourceUid"] == DATASOURCE_UIDS["loki"]
+    assert "$${__trace.traceId}" in logs_link["query"]
+
+    neither = make_config("dev", loki={"enabled": False}, tracing={"enabled": False})
+    assert set(_by_type(datasources(neither))) == {"prometheus", "alertmanager", "cloudwatch"}
+    only_loki = _by_type(datasources(make_config("dev", tracing={"enabled": False})))
+    assert "derivedFields" not in only_loki["loki"]["jsonData"]
+
+
+def test_chart_values_turn_off_the_chart_data_sources_and_supply_ours() -> None:
+    config = stack_config("prod")
+    grafana = merge(values(config, AM_CONFIG)["grafana"], chart_values(config))
+    sidecar = grafana["sidecar"]["datasources"]
+    assert sidecar["enabled"] is True  # the chart renders additionalDataSources only then
+    assert sidecar["defaultDatasourceEnabled"] is False
+    assert sidecar["alertmanager"] == {"enabled": False}
+    assert grafana["additionalDataSources"] == datasources(config)
+    assert grafana["sidecar"]["dashboards"]["label"] == "grafana_dashboard"  # left as it was
+
+
+def test_every_data_source_a_dashboard_references_is_provisioned(stack_name: str) -> None:
+    config = stack_config(stack_name)
+    known = datasource_uids(config)
+    referenced = {
+        m.group(1)
+        for doc in dashboards.build_all(config)
+        for m in re.finditer(r'"uid": "([^"]+)"', doc.text)
+        if m.group(1).startswith("bh-") and m.group(1) in DATASOURCE_UIDS.values()
+    }
+    assert referenced
+    assert referenced <= known
+
+
+@pytest.mark.parametrize("uid", ["bh-application-overview", "bh-infrastructure"])
+def test_dashboard_configmap_is_labelled_for_the_sidecar_and_filed_by_area(uid: str) -> None:
+    (doc,) = [d for d in dashboards.build_all(stack_config("prod")) if d.uid == uid]
+    manifest = dashboard_configmap(doc, "monitoring")
+    meta = manifest["metadata"]
+    assert meta["namespace"] == "monitoring"
+    assert meta["labels"]["grafana_dashboard"] == "1"
+    assert meta["annotations"] == {"grafana_folder": doc.folder.title}
+    assert _DNS_SUBDOMAIN.fullmatch(meta["name"])
+    assert len(meta["name"]) <= 63
+    assert manifest["data"] == {f"{uid}.json": doc.text}
+    assert json.loads(manifest["data"][f"{uid}.json"]) == doc.json
+    assert validate_manifest(manifest, "1.31") == []
+
+
+def test_synth_writes_each_dashboard_once_from_either_delivery() -> None:
+    doc = dashboards.build_all(stack_config("prod"))[0]
+    manifest = dashboard_configmap(doc, "monitoring")
+    path = f"grafana/dashboards/{doc.uid}.json"
+    assert synth_dashboard_files(CONFIGMAP_TYPE, manifest) == {path: doc.text}
+    assert synth_dashboard_files(GRAFANA_DASHBOARD_TYPE, {"configJson": doc.text}) == {
+        path: doc.text
+    }
+    other = {"metadata": {"name": "x", "labels": {}}, "data": {"a.json": "{}"}}
+    assert synth_dashboard_files(CONFIGMAP_TYPE, other) == {}
+    assert synth_dashboard_files("kubernetes:core/v1:Secret", manifest) == {}
