@@ -11,6 +11,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 from pydantic import SecretStr
 
 from alerts import rule_groups
@@ -21,8 +22,13 @@ from infra.components.dashboards import (
     GrafanaDashboards,
     GrafanaDashboardsArgs,
 )
+from infra.components.error_tracking import ErrorTracking, ErrorTrackingArgs
+from infra.components.log_aggregation import LogAggregation, LogAggregationArgs
 from infra.components.monitoring_stack import MonitoringStack, MonitoringStackArgs
+from infra.components.observed_workload import ObservedWorkload, ObservedWorkloadArgs
 from infra.components.pagerduty_service import PagerDutyService, PagerDutyServiceArgs
+from infra.components.rum import Rum, RumArgs
+from infra.components.tracing import Tracing, TracingArgs
 from infra.config import ConfigError, EstateConfig, load_from_pulumi
 from infra.render.alertmanager import (
     PAGERDUTY_ROUTING_KEY_FILE,
@@ -30,9 +36,11 @@ from infra.render.alertmanager import (
     receiver_secret_files,
 )
 from infra.render.kube_prometheus_stack import RELEASE_NAME, values
-from infra.render.monitors import service_monitor
+from infra.render.loki import LokiPlan, loki_plan
 from infra.render.prometheus import prometheus_rule
+from infra.render.workloads import namespace
 from infra.spec.logs import LogsSpec, logs_spec
+from infra.spec.workloads import WorkloadSpec, workload_specs
 
 
 @dataclass(frozen=True)
@@ -44,7 +52,8 @@ class EstatePlan:
     chart_values: dict[str, Any]
     receiver_secrets: dict[str, SecretStr]
     rules: list[dict[str, Any]]
-    service_monitors: list[dict[str, Any]]
+    workloads: list[WorkloadSpec]
+    loki: LokiPlan | None
     dashboards: list[DashboardDoc]
 
 
@@ -63,15 +72,8 @@ def plan(config: EstateConfig, *, source: str | None = None) -> EstatePlan:
             )
             for g in groups
         ],
-        service_monitors=[
-            service_monitor(
-                service=name,
-                namespace=config.cluster.namespace,
-                release=RELEASE_NAME,
-                interval=metrics.scrape_interval,
-            )
-            for name in sorted(config.services)
-        ],
+        workloads=workload_specs(config),
+        loki=loki_plan(config) if config.loki.enabled else None,
         dashboards=build_all(config),
     )
 
@@ -80,7 +82,9 @@ def register(estate: EstatePlan) -> None:
     """Declare every component the plan turns on, and export the stack outputs."""
     config = estate.config
     pulumi.export("environment", config.environment)
-    if estate.logs is not None:
+    aws_opts: pulumi.ResourceOptions | None = None
+    writer_roles: pulumi.Output[dict[str, str]] | None = None
+    if config.aws.enabled:
         assert config.aws_region is not None  # EstateConfig refuses aws.enabled without a region
         provider = aws.Provider(
             "aws",
@@ -89,6 +93,9 @@ def register(estate: EstatePlan) -> None:
                 tags={"project": "blue-harvest", "environment": config.environment}
             ),
         )
+        aws_opts = pulumi.ResourceOptions(providers={"aws": provider})
+    if estate.logs is not None and aws_opts is not None:
+        assert config.aws_region is not None
         logs = CloudWatchLogs(
             "logs",
             CloudWatchLogsArgs(
@@ -99,8 +106,10 @@ def register(estate: EstatePlan) -> None:
                 service_accounts={s: config.service_account(s) for s in config.services},
                 oidc_provider_arn=config.cluster.oidc_provider_arn,
             ),
-            opts=pulumi.ResourceOptions(providers={"aws": provider}),
+            opts=aws_opts,
         )
+        if config.cluster.oidc_provider_arn is not None:
+            writer_roles = logs.writer_role_arns
         pulumi.export("logGroupNames", logs.log_group_names)
         pulumi.export("logWriterRoleArns", logs.writer_role_arns)
         pulumi.export("logReportsTopicArn", logs.reports_topic_arn)
@@ -122,7 +131,6 @@ def register(estate: EstatePlan) -> None:
             values=estate.chart_values,
             receiver_secrets=receiver_secrets,
             rules=estate.rules,
-            service_monitors=estate.service_monitors,
         ),
     )
     external = config.grafana.external
@@ -137,8 +145,60 @@ def register(estate: EstatePlan) -> None:
             depends_on=[monitoring],
         ),
     )
+    _register_workloads(estate, monitoring, aws_opts, writer_roles)
     pulumi.export("monitoringRelease", monitoring.release_name)
     pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)
+
+
+def _register_workloads(
+    estate: EstatePlan,
+    monitoring: MonitoringStack,
+    aws_opts: pulumi.ResourceOptions | None,
+    writer_roles: pulumi.Output[dict[str, str]] | None,
+) -> None:
+    """Namespaces, traces, logs, Sentry, RUM, and one ObservedWorkload per service."""
+    config = estate.config
+    cluster = config.cluster
+    workloads_ns = _namespace("namespace-workloads", cluster.namespace, "restricted")
+    observability_ns = _namespace(
+        "namespace-observability", cluster.observability_namespace, "privileged"
+    )
+    if config.tracing.enabled:
+        Tracing("tracing", TracingArgs.from_config(config, depends_on=[observability_ns]))
+    if estate.loki is not None:
+        LogAggregation(
+            "loki",
+            LogAggregationArgs(plan=estate.loki, depends_on=[observability_ns]),
+            opts=aws_opts,
+        )
+    waits: list[pulumi.Resource] = [workloads_ns]
+    if config.sentry.enabled:
+        sentry = ErrorTracking("sentry", ErrorTrackingArgs.from_config(config, depends_on=waits))
+        waits = [*waits, *sentry.dsn_secrets]
+    if config.rum.enabled and aws_opts is not None:
+        Rum("rum", RumArgs.from_config(config), opts=aws_opts)
+    for spec in estate.workloads:
+        role = _role_of(writer_roles, spec.service) if writer_roles else None
+        ObservedWorkload(
+            spec.service,
+            ObservedWorkloadArgs(
+                spec=spec,
+                monitor_release=RELEASE_NAME,
+                scrape_interval=config.metrics.scrape_interval,
+                irsa_role_arn=role,
+                monitoring_chart=monitoring,
+                depends_on=waits,
+            ),
+        )
+
+
+def _role_of(roles: pulumi.Output[dict[str, str]], service: str) -> pulumi.Output[str]:
+    return roles.apply(lambda arns: arns[service])
+
+
+def _namespace(resource_name: str, name: str, pod_security: str) -> k8s.core.v1.Namespace:
+    manifest = namespace(name, pod_security=pod_security)
+    return k8s.core.v1.Namespace(resource_name, metadata=manifest["metadata"])
 
 
 def build(config: EstateConfig) -> None:

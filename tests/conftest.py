@@ -48,6 +48,11 @@ def make_config(
         raw["sentry:token"] = "sentry-test-token"
     if environment == "prod":
         raw["blue-harvest:tracing"] = {"storageUrl": "https://traces.search.example:9200"}
+        raw["blue-harvest:cluster"] = {
+            "oidcProviderArn": (
+                "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/T"
+            )
+        }
     if environment in ("staging", "prod"):
         raw["blue-harvest:alerting"] = {"pagerduty": {"routingKey": "pd-test-key"}}
     for name, value in {**keys, **(extra or {})}.items():

@@ -35,8 +35,6 @@ class MonitoringStackArgs:
     receiver_secrets: Mapping[str, SecretStr | pulumi.Output[str]] = field(default_factory=dict)
     #: PrometheusRule manifests; created after the chart, whose CRDs they need.
     rules: list[dict[str, Any]] = field(default_factory=list)
-    #: ServiceMonitor manifests; likewise after the chart.
-    service_monitors: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _custom_resource(
@@ -115,10 +113,6 @@ class MonitoringStack(pulumi.ComponentResource):
         after_chart = pulumi.ResourceOptions(parent=self, depends_on=[release])
         for manifest in args.rules:
             _custom_resource(manifest, after_chart, f"{name}-rules-{manifest['metadata']['name']}")
-        for manifest in args.service_monitors:
-            _custom_resource(
-                manifest, after_chart, f"{name}-monitor-{manifest['metadata']['name']}"
-            )
 
         self.release_name = release.name
         self.grafana_admin_password = pulumi.Output.secret(password.result)

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from infra.config.secrets import placeholder
+from infra.spec.probes import probe_problems
 
 PROJECT = "blue-harvest"
 
@@ -586,6 +587,26 @@ class EstateConfig(BaseModel):
                     )
         if loki.enabled and loki.storage == "s3" and not self.aws.enabled:
             problems.append((f"{PROJECT}:loki.storage", "s3 needs blue-harvest:aws.enabled"))
+        if loki.enabled and loki.storage == "s3" and self.cluster.oidc_provider_arn is None:
+            problems.append(
+                (
+                    f"{PROJECT}:cluster.oidcProviderArn",
+                    "is required with loki.storage s3: Loki reaches its bucket through an IRSA"
+                    " role, never with access keys",
+                )
+            )
+        if t.enabled and t.storage != "memory" and t.storage_username and not t.storage_password:
+            problems.append(
+                (
+                    f"{PROJECT}:tracing.storagePassword",
+                    "is required with storageUsername (set it with `pulumi config set --secret`)",
+                )
+            )
+        for name, svc in sorted(self.services.items()):
+            problems += [
+                (f"{PROJECT}:services.{name}.{key}", message)
+                for key, message in probe_problems(svc.probes, svc.boot_seconds)
+            ]
         if sentry.enabled:
             for key, value in (("organization", sentry.organization), ("team", sentry.team)):
                 if not value:

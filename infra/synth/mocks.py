@@ -45,12 +45,14 @@ class EstateMocks(pulumi.runtime.Mocks):
         inputs = dict(args.inputs)
         name = str(inputs.get("name") or args.name)
         rid = f"{args.name}-id"
-        state = {**inputs, **self._computed(args.typ, name, args.name)}
+        state = {**inputs, **self._computed(args.typ, name, args.name, inputs)}
         if "id" in state and isinstance(state["id"], str):
             rid = state["id"]
         return rid, state
 
-    def _computed(self, typ: str, name: str, logical: str) -> dict[str, Any]:
+    def _computed(
+        self, typ: str, name: str, logical: str, inputs: dict[str, Any]
+    ) -> dict[str, Any]:
         acct, region = MOCK_ACCOUNT_ID, self.region
         if typ == "aws:cloudwatch/logGroup:LogGroup":
             return {"arn": f"arn:aws:logs:{region}:{acct}:log-group:{name}"}
@@ -70,6 +72,31 @@ class EstateMocks(pulumi.runtime.Mocks):
             return {"integrationKey": f"synth{_digest(typ, logical)[:27]}"}
         if typ.startswith("pagerduty:"):
             return {"id": "P" + _digest(typ, logical)[:6].upper()}
+        if typ == "sentry:index/sentryKey:SentryKey":
+            key = _digest(typ, logical)
+            return {
+                "dsnPublic": f"https://{key[:32]}@o0.ingest.sentry.io/4500000000000000",
+                "dsnSecret": f"https://{key[:32]}:{key[32:64]}@o0.ingest.sentry.io/4500000000000000",
+                "projectId": "4500000000000000",
+            }
+        if typ == "sentry:index/sentryProject:SentryProject":
+            return {"projectId": "4500000000000000", "internalId": "4500000000000000"}
+        if typ in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"):
+            bucket = str(inputs.get("bucket") or logical)
+            return {"arn": f"arn:aws:s3:::{bucket}", "id": bucket, "bucket": bucket}
+        if typ == "aws:cognito/identityPool:IdentityPool":
+            d = _digest(typ, logical)
+            pool = f"{region}:{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:32]}"
+            return {
+                "id": pool,
+                "arn": f"arn:aws:cognito-identity:{region}:{acct}:identitypool/{pool}",
+            }
+        if typ == "aws:rum/appMonitor:AppMonitor":
+            d = _digest(typ, logical)
+            return {
+                "appMonitorId": f"{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:32]}",
+                "arn": f"arn:aws:rum:{region}:{acct}:appmonitor/{name}",
+            }
         if typ.startswith("aws:"):
             service = typ.split(":")[1].split("/", maxsplit=1)[0]
             return {"arn": f"arn:aws:{service}:{region}:{acct}:{logical}"}

@@ -26,7 +26,7 @@ def _by_type(regs: list[Registration], suffix: str) -> list[Registration]:
 def test_every_child_is_parented_to_the_component() -> None:
     regs = _registrations(make_config("prod"))
     (component,) = [r for r in regs if r.type == COMPONENT]
-    children = [r for r in regs if r.type.startswith("aws:")]
+    children = [r for r in regs if r.urn.split("::")[2].startswith(f"{COMPONENT}$")]
     assert children
     assert {r.parent for r in children} == {component.urn}
 
@@ -37,7 +37,10 @@ OIDC = "arn:aws:iam::111111111111:oidc-provider/oidc.eks.us-east-1.amazonaws.com
 def test_resource_counts_for_two_services() -> None:
     config = make_config("prod", cluster={"oidcProviderArn": OIDC})
     counts = Counter(
-        r.type for r in _registrations(config) if "aws" in r.type or r.type == COMPONENT
+        r.type
+        for r in _registrations(config)
+        if r.type in ("pulumi:providers:aws", COMPONENT)
+        or r.urn.split("::")[2].startswith(f"{COMPONENT}$")
     )
     assert counts == {
         "pulumi:providers:aws": 1,
@@ -66,7 +69,10 @@ def test_log_groups_and_key_are_protected_and_retained_only_in_prod(
     stateful = _by_type(regs, ":LogGroup") + _by_type(regs, "kms/key:Key")
     assert len(stateful) == 3
     assert {(r.protect, r.retain_on_delete) for r in stateful} == {(protected, protected)}
-    others = [r for r in regs if r not in stateful]
+    others = [
+        r for r in regs if r not in stateful and r.urn.split("::")[2].startswith(f"{COMPONENT}$")
+    ]
+    assert others
     assert not any(r.protect or r.retain_on_delete for r in others)
 
 

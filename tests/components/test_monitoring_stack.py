@@ -10,7 +10,6 @@ from infra.components.monitoring_stack import MonitoringStack, MonitoringStackAr
 from infra.config import EstateConfig
 from infra.config.secrets import SECRET_MARKER
 from infra.render.kube_prometheus_stack import values
-from infra.render.monitors import service_monitor
 from infra.synth.engine import SynthRun, run_program
 from infra.synth.writer import render_files
 from tests.conftest import make_config
@@ -47,14 +46,6 @@ def _run() -> SynthRun:
                 ),
                 receiver_secrets={"pagerduty-routing-key": SecretStr(CANARY)},
                 rules=[RULE],
-                service_monitors=[
-                    service_monitor(
-                        service="backend",
-                        namespace="blue-harvest",
-                        release="kube-prometheus-stack",
-                        interval="30s",
-                    )
-                ],
             ),
         )
 
@@ -73,7 +64,8 @@ def test_custom_resources_depend_on_the_chart_that_brings_their_crds() -> None:
     regs = _run().registrations
     (release,) = [r for r in regs if r.type == "kubernetes:helm.sh/v3:Release"]
     crs = [r for r in regs if r.type.startswith("kubernetes:monitoring.coreos.com/v1:")]
-    assert sorted(r.type.rsplit(":", 1)[1] for r in crs) == ["PrometheusRule", "ServiceMonitor"]
+    # ServiceMonitors come with each ObservedWorkload, not with the monitoring stack.
+    assert sorted(r.type.rsplit(":", 1)[1] for r in crs) == ["PrometheusRule"]
     for cr in crs:
         assert release.urn in cr.depends_on
 
@@ -112,7 +104,6 @@ def test_synth_writes_helm_values_rules_alertmanager_and_manifests() -> None:
     assert "helm/kube-prometheus-stack.values.yaml" in files
     assert "alertmanager/alertmanager.yaml" in files
     assert files["prometheus/rules/application.yaml"].startswith("groups:\n- name: application\n")
-    assert "kubernetes/servicemonitor-blue-harvest-backend.yaml" in files
     assert "kubernetes/namespace-monitoring.yaml" in files
 
 

@@ -1,0 +1,138 @@
+"""Tracing: the OpenTelemetry collector and Jaeger v2, as two pinned Helm releases.
+
+Values come from infra.render.tracing; the trace store's password goes only into a Kubernetes
+Secret (wrapped with pulumi.Output.secret), which Jaeger reads through a secretKeyRef.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import SecretStr
+
+from infra.components import TYPE_PREFIX
+from infra.config.model import EstateConfig
+from infra.render.tracing import (
+    COLLECTOR_CHART,
+    COLLECTOR_CHART_REPO,
+    COLLECTOR_CHART_VERSION,
+    COLLECTOR_RELEASE,
+    JAEGER_CHART,
+    JAEGER_CHART_REPO,
+    JAEGER_CHART_VERSION,
+    JAEGER_RELEASE,
+    JAEGER_STORAGE_SECRET,
+    JAEGER_STORAGE_SECRET_KEY,
+    collector_values,
+    jaeger_values,
+    needs_storage_secret,
+)
+from infra.spec.endpoints import Endpoints
+
+
+@dataclass(frozen=True)
+class TracingArgs:
+    """Rendered values and the one secret; `from_config` builds them for a stack."""
+
+    #: Namespace of both releases (cluster.observabilityNamespace).
+    namespace: str
+    collector_values: dict[str, Any]
+    jaeger_values: dict[str, Any]
+    #: The trace store's password (tracing.storagePassword); None with memory storage.
+    storage_password: SecretStr | None = None
+    collector_chart_version: str = COLLECTOR_CHART_VERSION
+    jaeger_chart_version: str = JAEGER_CHART_VERSION
+    #: What the releases wait for (the observability Namespace).
+    depends_on: Sequence[pulumi.Resource] = ()
+
+    @classmethod
+    def from_config(
+        cls, config: EstateConfig, depends_on: Sequence[pulumi.Resource] = ()
+    ) -> TracingArgs:
+        return cls(
+            namespace=config.cluster.observability_namespace,
+            collector_values=collector_values(config),
+            jaeger_values=jaeger_values(config),
+            storage_password=(
+                config.tracing.storage_password if needs_storage_secret(config) else None
+            ),
+            depends_on=depends_on,
+        )
+
+
+class Tracing(pulumi.ComponentResource):
+    """Where the workloads' spans go, and where people look at them."""
+
+    collector_otlp_http: pulumi.Output[str]
+    collector_jaeger_thrift: pulumi.Output[str]
+    jaeger_query_url: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: TracingArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(f"{TYPE_PREFIX}:Tracing", name, None, opts)
+        waits: list[pulumi.Resource] = list(args.depends_on)
+        if args.storage_password is not None:
+            secret = k8s.core.v1.Secret(
+                f"{name}-storage-credentials",
+                metadata={
+                    "name": JAEGER_STORAGE_SECRET,
+                    "namespace": args.namespace,
+                    "labels": {"app.kubernetes.io/part-of": "blue-harvest"},
+                },
+                type="Opaque",
+                string_data={
+                    JAEGER_STORAGE_SECRET_KEY: pulumi.Output.secret(
+                        args.storage_password.get_secret_value()
+                    )
+                },
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            )
+            waits.append(secret)
+
+        jaeger = k8s.helm.v3.Release(
+            f"{name}-jaeger",
+            name=JAEGER_RELEASE,
+            chart=JAEGER_CHART,
+            version=args.jaeger_chart_version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=JAEGER_CHART_REPO),
+            namespace=args.namespace,
+            values=args.jaeger_values,
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=600,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=waits),
+        )
+        collector = k8s.helm.v3.Release(
+            f"{name}-collector",
+            name=COLLECTOR_RELEASE,
+            chart=COLLECTOR_CHART,
+            version=args.collector_chart_version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=COLLECTOR_CHART_REPO),
+            namespace=args.namespace,
+            values=args.collector_values,
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=600,
+            # Its exporter points at Jaeger's Service: install Jaeger first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, jaeger]),
+        )
+
+        # Only the observability namespace matters for these three URLs.
+        ep = Endpoints(monitoring_namespace="", observability_namespace=args.namespace)
+        self.collector_otlp_http = collector.status.apply(lambda _: ep.otel_collector_otlp_http)
+        self.collector_jaeger_thrift = collector.status.apply(
+            lambda _: ep.otel_collector_jaeger_thrift
+        )
+        self.jaeger_query_url = jaeger.status.apply(lambda _: ep.jaeger_query)
+        self.register_outputs(
+            {
+                "collectorOtlpHttp": self.collector_otlp_http,
+                "collectorJaegerThrift": self.collector_jaeger_thrift,
+                "jaegerQueryUrl": self.jaeger_query_url,
+            }
+        )

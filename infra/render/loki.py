@@ -1,0 +1,315 @@
+"""Loki and its log shipper (Grafana Alloy), as pure functions of a LokiPlan.
+
+Loki runs monolithic (one single-binary StatefulSet, Service `loki` on 3100): filesystem
+storage on its volume in local/dev/staging, an S3 bucket in prod (IRSA, no keys). Retention is
+`loki.retention`, enforced by the compactor; the bucket's lifecycle rule is a backstop a day
+longer, never shorter (a shorter one would delete chunks Loki still indexes).
+
+Alloy runs as a DaemonSet, tails the node's container logs under /var/log/pods and pushes them
+to Endpoints.loki with the cluster and environment as labels.
+
+Chart pins:
+- grafana-community/loki 18.13.0 (https://grafana-community.github.io/helm-charts, where the
+  chart moved from grafana/helm-charts): `deploymentMode: Monolithic` with the `singleBinary`
+  section, read/write/backend scaled to 0.
+- grafana/alloy 1.13.0 (https://grafana.github.io/helm-charts).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from infra.config.model import PROJECT, EstateConfig
+from infra.render.aws import PolicyDocument
+from infra.spec.workloads import endpoints
+
+LOKI_RELEASE = "loki"
+LOKI_CHART = "loki"
+LOKI_CHART_REPO = "https://grafana-community.github.io/helm-charts"
+LOKI_CHART_VERSION = "18.13.0"
+#: Loki's service account; the IRSA trust policy names it.
+LOKI_SERVICE_ACCOUNT = "loki"
+
+ALLOY_RELEASE = "alloy"
+ALLOY_CHART = "alloy"
+ALLOY_CHART_REPO = "https://grafana.github.io/helm-charts"
+ALLOY_CHART_VERSION = "1.13.0"
+
+#: First day of the TSDB/v13 schema period. Never change it on a running Loki: add a period.
+SCHEMA_FROM = "2024-04-01"
+
+_UNIT_SECONDS = {
+    "ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400,
+}  # fmt: skip
+_DURATION_PART = re.compile(r"([0-9]+)(ms|s|m|h|d|w|y)")
+
+_RESOURCES: dict[bool, dict[str, dict[str, str]]] = {
+    False: {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+    True: {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+}
+_ALLOY_RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}
+
+
+def duration_seconds(text: str) -> float:
+    """A Prometheus-style duration (`720h`, `30d`, `1h30m`) in seconds."""
+    if not re.fullmatch(r"([0-9]+(ms|s|m|h|d|w|y))+", text):
+        raise ValueError(f"{text!r} is not a duration such as 720h or 30d")
+    return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
+
+
+def lifecycle_expiration_days(retention: str) -> int:
+    """Days after which the bucket expires objects: the retention rounded up, plus one."""
+    return math.ceil(duration_seconds(retention) / 86400) + 1
+
+
+def default_bucket_name(environment: str, account_id: str) -> str:
+    """Bucket names are global: the account id keeps two accounts' stacks apart."""
+    return f"blue-harvest-{environment}-loki-{account_id}"
+
+
+@dataclass(frozen=True)
+class LokiPlan:
+    """What LogAggregation declares for a stack, decided from EstateConfig."""
+
+    environment: str
+    cluster: str
+    namespace: str
+    storage: Literal["filesystem", "s3"]
+    retention: str
+    #: Loki's push URL (Endpoints.loki + /loki/api/v1/push), where the shipper sends.
+    push_url: str
+    region: str | None = None
+    #: loki.bucket; None lets the component name it after the account.
+    bucket: str | None = None
+    oidc_provider_arn: str | None = None
+    #: Protect and retain the bucket (prod, like the log groups).
+    protect: bool = False
+    volume_size: str = "10Gi"
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def production_like(self) -> bool:
+        return self.environment in ("staging", "prod")
+
+
+def loki_plan(config: EstateConfig) -> LokiPlan:
+    """The plan for `config` (call only with loki.enabled)."""
+    loki = config.loki
+    return LokiPlan(
+        environment=config.environment,
+        cluster=config.cluster.name,
+        namespace=config.cluster.observability_namespace,
+        storage=loki.storage,
+        retention=loki.retention,
+        push_url=f"{endpoints(config).loki}/loki/api/v1/push",
+        region=config.aws_region,
+        bucket=loki.bucket,
+        oidc_provider_arn=config.cluster.oidc_provider_arn,
+        protect=config.logs.protect,
+        volume_size="50Gi" if config.environment in ("staging", "prod") else "10Gi",
+        tags={"project": PROJECT, "environment": config.environment, "component": "loki"},
+    )
+
+
+def s3_access_policy(bucket_arn: str) -> PolicyDocument:
+    """What Loki needs on its bucket and nothing else: list it, read/write/delete objects."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ListLokiBucket",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": [bucket_arn],
+            },
+            {
+                "Sid": "ReadWriteLokiObjects",
+                "Effect": "Allow",
+                "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+                "Resource": [f"{bucket_arn}/*"],
+            },
+        ],
+    }
+
+
+def tls_only_bucket_policy(bucket_arn: str) -> PolicyDocument:
+    """Refuse every request to the bucket that does not use TLS."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+
+
+def schema_config(storage: str) -> dict[str, Any]:
+    return {
+        "configs": [
+            {
+                "from": SCHEMA_FROM,
+                "store": "tsdb",
+                "object_store": storage,
+                "schema": "v13",
+                "index": {"prefix": "loki_index_", "period": "24h"},
+            }
+        ]
+    }
+
+
+def loki_values(
+    plan: LokiPlan, *, bucket: str | None = None, role_arn: str | None = None
+) -> dict[str, Any]:
+    """Values for the loki chart (release `loki`). With S3, `bucket` and `role_arn` are the
+    bucket's name and the IRSA role's ARN (resolved outputs)."""
+    storage: dict[str, Any]
+    if plan.storage == "s3":
+        if bucket is None or role_arn is None:
+            raise ValueError("loki_values needs the bucket and the IRSA role with s3 storage")
+        storage = {
+            "type": "s3",
+            "bucketNames": {"chunks": bucket, "ruler": bucket, "admin": bucket},
+            "s3": {"region": plan.region, "s3ForcePathStyle": False, "insecure": False},
+        }
+    else:
+        storage = {"type": "filesystem"}
+    service_account: dict[str, Any] = {"create": True, "name": LOKI_SERVICE_ACCOUNT}
+    if role_arn is not None:
+        service_account["annotations"] = {"eks.amazonaws.com/role-arn": role_arn}
+    return {
+        "fullnameOverride": LOKI_RELEASE,
+        "deploymentMode": "Monolithic",
+        "loki": {
+            # One tenant: the workloads' logs. No X-Scope-OrgID needed by the shipper or Grafana.
+            "auth_enabled": False,
+            "commonConfig": {"replication_factor": 1},
+            "storage": storage,
+            "schemaConfig": schema_config(plan.storage),
+            "limits_config": {"retention_period": plan.retention},
+            "compactor": {
+                "working_directory": "/var/loki/compactor",
+                "retention_enabled": True,
+                "delete_request_store": plan.storage,
+            },
+        },
+        "singleBinary": {
+            "replicas": 1,
+            "resources": _RESOURCES[plan.production_like],
+            "persistence": {"enabled": True, "size": plan.volume_size},
+        },
+        "read": {"replicas": 0},
+        "write": {"replicas": 0},
+        "backend": {"replicas": 0},
+        # Alloy and Grafana talk to the `loki` Service directly.
+        "gateway": {"enabled": False},
+        "chunksCache": {"enabled": False},
+        "resultsCache": {"enabled": False},
+        # The canary and the Helm test pull unpinned images (the test's tag is `latest`).
+        "lokiCanary": {"enabled": False},
+        "test": {"enabled": False},
+        "serviceAccount": service_account,
+    }
+
+
+def alloy_config(plan: LokiPlan) -> str:
+    """Alloy's pipeline: this node's pods -> their log files -> CRI parsing -> Loki.
+
+    Seed lines are Winston JSON; `level` becomes a label (five values), nothing else does."""
+    return f"""\
+discovery.kubernetes "pods" {{
+  role = "pod"
+  selectors {{
+    role  = "pod"
+    field = "spec.nodeName=" + sys.env("NODE_NAME")
+  }}
+}}
+
+discovery.relabel "pods" {{
+  targets = discovery.kubernetes.pods.targets
+
+  rule {{
+    source_labels = ["__meta_kubernetes_namespace"]
+    target_label  = "namespace"
+  }}
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_name"]
+    target_label  = "pod"
+  }}
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_container_name"]
+    target_label  = "container"
+  }}
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_label_app_kubernetes_io_name"]
+    target_label  = "app"
+  }}
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_uid", "__meta_kubernetes_pod_container_name"]
+    separator     = "/"
+    target_label  = "__path__"
+    replacement   = "/var/log/pods/*$1/*.log"
+  }}
+}}
+
+local.file_match "pods" {{
+  path_targets = discovery.relabel.pods.output
+}}
+
+loki.source.file "pods" {{
+  targets    = local.file_match.pods.targets
+  forward_to = [loki.process.pods.receiver]
+}}
+
+loki.process "pods" {{
+  stage.cri {{}}
+
+  stage.json {{
+    expressions = {{ level = "level" }}
+  }}
+
+  stage.labels {{
+    values = {{ level = "" }}
+  }}
+
+  forward_to = [loki.write.default.receiver]
+}}
+
+loki.write "default" {{
+  endpoint {{
+    url = "{plan.push_url}"
+  }}
+  external_labels = {{
+    cluster     = "{plan.cluster}",
+    environment = "{plan.environment}",
+  }}
+}}
+"""
+
+
+def alloy_values(plan: LokiPlan) -> dict[str, Any]:
+    """Values for the alloy chart (release `alloy`): a DaemonSet reading /var/log."""
+    return {
+        "fullnameOverride": ALLOY_RELEASE,
+        # No PodLogs or other Alloy CRDs are used here.
+        "crds": {"create": False},
+        "controller": {"type": "daemonset"},
+        "alloy": {
+            "configMap": {"create": True, "content": alloy_config(plan)},
+            "mounts": {"varlog": True},
+            "enableReporting": False,
+            "extraEnv": [
+                {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}
+            ],
+            "resources": _ALLOY_RESOURCES,
+        },
+        "service": {"enabled": True, "type": "ClusterIP"},
+    }
