@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from alerts import rule_groups
 from dashboards import DashboardDoc, build_all
+from infra.checks.policies import ENVIRONMENT_LABEL
 from infra.components.cloudwatch_logs import CloudWatchLogs, CloudWatchLogsArgs
 from infra.components.dashboards import (
     ExternalGrafanaArgs,
@@ -114,6 +115,11 @@ def register(estate: EstatePlan) -> None:
         pulumi.export("logWriterRoleArns", logs.writer_role_arns)
         pulumi.export("logReportsTopicArn", logs.reports_topic_arn)
 
+    if config.alerting.heartbeat_url is not None:
+        pulumi.log.warn(
+            "alerting.heartbeatUrl is set but unused: Watchdog goes to the null receiver until"
+            " the Alertmanager the tests verify can read a webhook URL from a file (0.25 cannot)"
+        )
     receiver_secrets: dict[str, SecretStr | pulumi.Output[str]] = dict(estate.receiver_secrets)
     pagerduty = config.alerting.pagerduty
     if config.alerting.page_on_call and pagerduty is not None and pagerduty.manage is not None:
@@ -159,9 +165,10 @@ def _register_workloads(
     """Namespaces, traces, logs, Sentry, RUM, and one ObservedWorkload per service."""
     config = estate.config
     cluster = config.cluster
-    workloads_ns = _namespace("namespace-workloads", cluster.namespace, "restricted")
+    env = config.environment
+    workloads_ns = _namespace("namespace-workloads", cluster.namespace, "restricted", env)
     observability_ns = _namespace(
-        "namespace-observability", cluster.observability_namespace, "privileged"
+        "namespace-observability", cluster.observability_namespace, "privileged", env
     )
     if config.tracing.enabled:
         Tracing("tracing", TracingArgs.from_config(config, depends_on=[observability_ns]))
@@ -196,9 +203,13 @@ def _role_of(roles: pulumi.Output[dict[str, str]], service: str) -> pulumi.Outpu
     return roles.apply(lambda arns: arns[service])
 
 
-def _namespace(resource_name: str, name: str, pod_security: str) -> k8s.core.v1.Namespace:
-    manifest = namespace(name, pod_security=pod_security)
-    return k8s.core.v1.Namespace(resource_name, metadata=manifest["metadata"])
+def _namespace(
+    resource_name: str, name: str, pod_security: str, environment: str
+) -> k8s.core.v1.Namespace:
+    metadata = namespace(name, pod_security=pod_security)["metadata"]
+    # The policies (estate check, the CrossGuard pack) read the environment from this label.
+    labels = {**metadata["labels"], ENVIRONMENT_LABEL: environment}
+    return k8s.core.v1.Namespace(resource_name, metadata={**metadata, "labels": labels})
 
 
 def build(config: EstateConfig) -> None:
@@ -208,7 +219,8 @@ def build(config: EstateConfig) -> None:
 def main() -> None:
     """Entry point under the real engine (`pulumi up`): config from the engine, then build."""
     try:
-        estate = plan(load_from_pulumi())
+        config = load_from_pulumi()
+        estate = plan(config, source=f"stacks/Pulumi.{pulumi.get_stack()}.yaml")
     except ConfigError as exc:
         # RunError: Pulumi prints the message alone, no traceback, and registers nothing.
         raise pulumi.RunError(exc.render()) from None

@@ -7,11 +7,11 @@ go through `Resource`, so one function decides for both.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from infra.spec.images import pin_problem
 from infra.spec.route_match import paging_receivers, receivers
 
 _RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -212,14 +212,8 @@ def _not_public(resources: Sequence[Resource], _env: str) -> Iterator[Violation]
                 )
 
 
-_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
-
-
 def image_pinned(image: str) -> bool:
-    if _DIGEST.search(image):
-        return True
-    last = image.rsplit("/", 1)[-1]
-    return ":" in last and last.rsplit(":", 1)[1] not in ("", "latest")
+    return pin_problem(image) is None
 
 
 def _containers(r: Resource) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -325,8 +319,23 @@ POLICIES: tuple[Policy, ...] = (
 )
 
 
+#: The label the program puts on its namespaces, naming the stack's environment.
+ENVIRONMENT_LABEL = "blue-harvest.io/environment"
+
+
 def environment_of(resources: Sequence[Resource]) -> str:
-    """The stack name from the URNs (stacks are named after their environment)."""
+    """The environment the program declared (its namespaces' label, or the AWS provider's
+    default tags); the stack name only when neither is there."""
+    for r in resources:
+        if r.type == "kubernetes:core/v1:Namespace":
+            env = ((r.props.get("metadata") or {}).get("labels") or {}).get(ENVIRONMENT_LABEL)
+            if env:
+                return str(env)
+    for r in resources:
+        if r.type == "pulumi:providers:aws":
+            tags = (r.props.get("defaultTags") or {}).get("tags") or {}
+            if tags.get("environment"):
+                return str(tags["environment"])
     return resources[0].stack if resources else ""
 
 

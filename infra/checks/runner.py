@@ -110,7 +110,7 @@ def check_alertmanager(target: Target) -> Iterator[Finding]:
 def check_policies(target: Target) -> Iterator[Finding]:
     path = target.tree / "resources.json"
     resources = [from_registration(e) for e in json.loads(path.read_text())["resources"]]
-    for v in evaluate(resources):
+    for v in evaluate(resources, target.config.environment):
         yield Finding(
             "error",
             f"policy {v.policy}",

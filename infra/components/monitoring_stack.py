@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 from pydantic import SecretStr
 
-from infra.components import TYPE_PREFIX
+from infra.components import TYPE_PREFIX, custom_resource
 from infra.render.kube_prometheus_stack import (
     ALERTMANAGER_SECRET,
     CHART,
@@ -35,19 +35,6 @@ class MonitoringStackArgs:
     receiver_secrets: Mapping[str, SecretStr | pulumi.Output[str]] = field(default_factory=dict)
     #: PrometheusRule manifests; created after the chart, whose CRDs they need.
     rules: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _custom_resource(
-    manifest: dict[str, Any], opts: pulumi.ResourceOptions, resource_name: str
-) -> k8s.apiextensions.CustomResource:
-    return k8s.apiextensions.CustomResource(
-        resource_name,
-        api_version=manifest["apiVersion"],
-        kind=manifest["kind"],
-        metadata=manifest["metadata"],
-        spec=manifest["spec"],
-        opts=opts,
-    )
 
 
 class MonitoringStack(pulumi.ComponentResource):
@@ -112,7 +99,7 @@ class MonitoringStack(pulumi.ComponentResource):
         )
         after_chart = pulumi.ResourceOptions(parent=self, depends_on=[release])
         for manifest in args.rules:
-            _custom_resource(manifest, after_chart, f"{name}-rules-{manifest['metadata']['name']}")
+            custom_resource(f"{name}-rules-{manifest['metadata']['name']}", manifest, after_chart)
 
         self.release_name = release.name
         self.grafana_admin_password = pulumi.Output.secret(password.result)

@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.components import TYPE_PREFIX
+from infra.components import TYPE_PREFIX, custom_resource
 from infra.render.workloads import (
     deployment,
     monitor,
@@ -44,19 +44,6 @@ class ObservedWorkloadArgs:
     monitoring_chart: pulumi.Resource | None = None
     #: What every namespaced child waits for: the Namespace, the Sentry DSN Secret.
     depends_on: Sequence[pulumi.Resource] = ()
-
-
-def _custom_resource(
-    resource_name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions
-) -> k8s.apiextensions.CustomResource:
-    return k8s.apiextensions.CustomResource(
-        resource_name,
-        api_version=manifest["apiVersion"],
-        kind=manifest["kind"],
-        metadata=manifest["metadata"],
-        spec=manifest["spec"],
-        opts=opts,
-    )
 
 
 class ObservedWorkload(pulumi.ComponentResource):
@@ -107,13 +94,13 @@ class ObservedWorkload(pulumi.ComponentResource):
             parent=self,
             depends_on=[*waits, *([args.monitoring_chart] if args.monitoring_chart else [])],
         )
-        _custom_resource(
+        custom_resource(
             f"{name}-monitor",
             monitor(spec, release=args.monitor_release, interval=args.scrape_interval),
             after_crds,
         )
         for manifest in args.rules:
-            _custom_resource(f"{name}-rules-{manifest['metadata']['name']}", manifest, after_crds)
+            custom_resource(f"{name}-rules-{manifest['metadata']['name']}", manifest, after_crds)
 
         self.deployment_name = deploy.metadata.apply(lambda m: m.name)
         self.service_name = svc.metadata.apply(lambda m: m.name)

@@ -1,6 +1,6 @@
 """Per-environment defaults, in stack-file shape: a stack file says only what differs.
 
-docs/configuration.md is generated from this table (`estate docs`) so the two never drift.
+docs/configuration.md lists them per key; keep the two in step.
 """
 
 from __future__ import annotations

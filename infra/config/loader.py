@@ -41,15 +41,15 @@ PROVIDER_KEYS = frozenset(
         "kubernetes:namespace",
         "pagerduty:token",
         "sentry:token",
-        "grafana:url",
-        "grafana:auth",
     }
 )
 
-#: Keys Pulumi itself writes at the top of a stack file.
-STACK_FILE_KEYS = frozenset(
-    {"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"}
-)
+#: Provider keys that hold credentials: encrypted in every stack but local.
+CREDENTIAL_KEYS = frozenset({"pagerduty:token", "sentry:token", "aws:assumeRoles"})
+
+#: Keys Pulumi itself writes at the top of a stack file. (`environment:`, Pulumi ESC, is not
+#: accepted: the offline synth cannot open an ESC environment, so review would not see it.)
+STACK_FILE_KEYS = frozenset({"config", "secretsprovider", "encryptedkey", "encryptionsalt"})
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -98,7 +98,11 @@ def read_stack_file(path: Path) -> dict[str, Any]:
         )
     problems = [
         ConfigProblem(
-            str(k), f"unknown top-level key; allowed: {', '.join(sorted(STACK_FILE_KEYS))}"
+            str(k),
+            "Pulumi ESC environments are not supported: estate synth, check and diff could not"
+            " see their values; put the settings under config:"
+            if k == "environment"
+            else f"unknown top-level key; allowed: {', '.join(sorted(STACK_FILE_KEYS))}",
         )
         for k in doc
         if k not in STACK_FILE_KEYS
@@ -117,7 +121,7 @@ def _full_key(key: str) -> str:
 
 def _mark_secure(path: str, value: Any) -> Any:
     if isinstance(value, dict):
-        if set(value) == {"secure"}:
+        if set(value) == {"secure"} and isinstance(value["secure"], str):
             return SecureValue(path)
         return {k: _mark_secure(f"{path}.{k}", v) for k, v in value.items()}
     if isinstance(value, list):
@@ -196,6 +200,7 @@ def build_config(
     except ValidationError as exc:
         raise ConfigError(source, _problems(exc)) from None
     problems = _provider_token_problems(config, raw, plaintext_secrets_ok)
+
     if problems:
         raise ConfigError(source, problems)
     return config
@@ -212,15 +217,13 @@ def _provider_token_problems(
         needed.append(("pagerduty:token", "alerting.pagerduty.manage creates PagerDuty resources"))
     if config.sentry.enabled:
         needed.append(("sentry:token", "sentry.enabled creates the Sentry project and key"))
-    problems: list[ConfigProblem] = []
-    for key, why in needed:
-        value = raw.get(key)
-        if value is None:
-            problems.append(ConfigProblem(key, f"is required: {why}"))
-        elif not plaintext_secrets_ok and not isinstance(value, SecureValue):
-            problems.append(
-                ConfigProblem(key, "is a secret and must be stored encrypted (`--secret`)")
-            )
+    problems = [ConfigProblem(key, f"is required: {why}") for key, why in needed if key not in raw]
+    if not plaintext_secrets_ok:
+        problems += [
+            ConfigProblem(key, "is a credential and must be stored encrypted (`--secret`)")
+            for key in sorted(CREDENTIAL_KEYS)
+            if key in raw and not isinstance(raw[key], SecureValue)
+        ]
     return problems
 
 

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from infra.config.secrets import placeholder
+from infra.spec.images import pin_problem
 from infra.spec.probes import probe_problems
 
 PROJECT = "blue-harvest"
@@ -65,6 +66,11 @@ PATTERN_HELP: dict[str, str] = {
     _SIZE: "a Prometheus size such as 45GB",
 }
 
+#: Service names the estate's own releases use in the cluster.
+RESERVED_SERVICE_NAMES = frozenset(
+    {"jaeger", "loki", "alloy", "otel-collector", "grafana", "prometheus", "alertmanager"}
+)
+
 LogFilter = Literal["errors", "slowRequests", "failedLogins"]
 
 
@@ -98,17 +104,9 @@ Secret = Annotated[SecretStr, BeforeValidator(_accept_secret)]
 
 
 def _pinned_image(value: str) -> str:
-    name, _, digest = value.partition("@")
-    if digest:
-        if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
-            raise ValueError(f"image {value!r} has a malformed digest; use @sha256:<64 hex>")
-        return value
-    last = name.rsplit("/", 1)[-1]
-    if ":" not in last:
-        raise ValueError(f"image {value!r} has no tag; pin a version such as {value}:1.2.3")
-    tag = last.rsplit(":", 1)[1]
-    if tag == "latest":
-        raise ValueError(f"image {value!r} uses the 'latest' tag; pin a version")
+    problem = pin_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
@@ -116,6 +114,12 @@ def _allowed_retention(value: int) -> int:
     if value not in RETENTION_DAYS:
         allowed = ", ".join(str(v) for v in RETENTION_DAYS)
         raise ValueError(f"{value} is not a retention CloudWatch accepts; allowed: {allowed}")
+    return value
+
+
+def _positive_duration(value: str) -> str:
+    if not re.search(r"[1-9]", value):
+        raise ValueError(f"{value} is zero; Alertmanager needs a positive interval")
     return value
 
 
@@ -175,6 +179,16 @@ class ResourcesConfig(_Model):
     memory_request: str = Field(pattern=_MEMORY)
     cpu_limit: str | None = Field(default=None, pattern=_CPU)
     memory_limit: str = Field(pattern=_MEMORY)
+
+    @model_validator(mode="after")
+    def _requests_within_limits(self) -> Self:
+        if _bytes(self.memory_request) > _bytes(self.memory_limit):
+            raise ValueError(
+                f"memoryRequest {self.memory_request} is above memoryLimit {self.memory_limit}"
+            )
+        if self.cpu_limit and _millicores(self.cpu_request) > _millicores(self.cpu_limit):
+            raise ValueError(f"cpuRequest {self.cpu_request} is above cpuLimit {self.cpu_limit}")
+        return self
 
     def as_k8s(self) -> dict[str, dict[str, str]]:
         limits = {"memory": self.memory_limit}
@@ -359,10 +373,17 @@ class EmailConfig(_Model):
 class GroupingConfig(_Model):
     """How Alertmanager batches notifications."""
 
-    group_by: tuple[str, ...] = ("alertname", "service")
+    group_by: tuple[Annotated[str, Field(pattern=r"^([a-zA-Z_][a-zA-Z0-9_]*|\.\.\.)$")], ...] = (
+        "alertname",
+        "service",
+    )
     group_wait: str = Field(default="30s", pattern=_DURATION)
-    group_interval: str = Field(default="5m", pattern=_DURATION)
-    repeat_interval: str = Field(default="4h", pattern=_DURATION)
+    group_interval: Annotated[str, AfterValidator(_positive_duration)] = Field(
+        default="5m", pattern=_DURATION
+    )
+    repeat_interval: Annotated[str, AfterValidator(_positive_duration)] = Field(
+        default="4h", pattern=_DURATION
+    )
 
 
 class AlertOverride(_Model):
@@ -566,8 +587,49 @@ class EstateConfig(BaseModel):
             raise CrossFieldError(problems)
         return self
 
-    def _workload_problems(self) -> list[tuple[str, str]]:
+    def _naming_problems(self) -> list[tuple[str, str]]:
+        """Names that would collide in the cluster or exceed AWS limits at `pulumi up`."""
         problems: list[tuple[str, str]] = []
+        namespaces = {
+            "cluster.namespace": self.cluster.namespace,
+            "cluster.observabilityNamespace": self.cluster.observability_namespace,
+            "metrics.namespace": self.metrics.namespace,
+        }
+        seen: dict[str, str] = {}
+        for key, ns in namespaces.items():
+            if ns in seen:
+                problems.append(
+                    (f"{PROJECT}:{key}", f"{ns!r} is already {seen[ns]}: use its own namespace")
+                )
+            seen.setdefault(ns, key)
+        accounts: dict[str, str] = {}
+        for name in sorted(self.services):
+            account = self.service_account(name)
+            if account in accounts:
+                problems.append(
+                    (
+                        f"{PROJECT}:services.{name}.serviceAccount",
+                        f"{account!r} is already {accounts[account]}'s service account",
+                    )
+                )
+            accounts.setdefault(account, name)
+            if name in RESERVED_SERVICE_NAMES:
+                problems.append(
+                    (f"{PROJECT}:services.{name}", f"{name!r} is taken by the estate's own charts")
+                )
+            role = f"blue-harvest-{self.environment}-{name}"
+            if len(role) > 64:
+                problems.append(
+                    (
+                        f"{PROJECT}:services.{name}",
+                        f"the IAM role name {role!r} would be {len(role)} characters;"
+                        " AWS allows 64",
+                    )
+                )
+        return problems
+
+    def _workload_problems(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = self._naming_problems()
         t, loki, sentry, rum = self.tracing, self.loki, self.sentry, self.rum
         if t.enabled and t.storage != "memory" and not t.storage_url:
             problems.append(
@@ -634,6 +696,10 @@ def _bytes(quantity: str) -> int:
     number = re.match(r"^[0-9]+", quantity)
     assert number is not None  # the field patterns guarantee a leading number
     return int(number.group()) * _UNITS[quantity[number.end() :]]
+
+
+def _millicores(cpu: str) -> float:
+    return float(cpu[:-1]) if cpu.endswith("m") else float(cpu) * 1000
 
 
 class CrossFieldError(ValueError):

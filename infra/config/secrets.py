@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 #: The text that stands for a secret wherever one would otherwise be written out.
 SECRET_MARKER = "[secret]"
@@ -16,5 +16,22 @@ def placeholder(key: str) -> SecretStr:
     return SecretStr(f"{PLACEHOLDER_PREFIX}{key}]")
 
 
-def is_placeholder(value: SecretStr) -> bool:
-    return value.get_secret_value().startswith(PLACEHOLDER_PREFIX)
+def secret_values(model: BaseModel) -> list[str]:
+    """Every secret value a config holds (placeholders included), for the writer's guard."""
+    found: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, SecretStr):
+            found.append(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(getattr(value, name))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+
+    walk(model)
+    return found

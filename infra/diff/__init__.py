@@ -27,6 +27,11 @@ def diff_refs(repo: Path, base: str, head: str | None, stacks: list[str] | None)
         head_job = pool.submit(synth_tree, head_source, stacks, work / "head")
         base_stacks, head_stacks = base_job.result(), head_job.result()
         names = sorted(set(base_stacks) | set(head_stacks))
+        missing = sorted(set(stacks or []) - set(names))
+        if missing:
+            raise DiffError(
+                f"no stack {', '.join(missing)} at {base} or {head or 'the working tree'}"
+            )
         diffs = tuple(compare_stack(s, work / "base" / s, work / "head" / s) for s in names)
         head_label = resolve(repo, head) if head else "working tree"
         return DiffReport(base=resolve(repo, base), head=head_label, stacks=diffs)

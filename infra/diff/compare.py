@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from infra.checks.policies import STATEFUL_TYPES
 from infra.diff.model import (
     DashboardChange,
     PagingChange,
@@ -42,16 +43,8 @@ REPLACE_ON: dict[str, frozenset[str]] = {
     "random:*": frozenset({"length", "special", "upper", "lower", "numeric", "keepers"}),
 }
 
-#: Resources whose deletion or replacement loses data.
-STATEFUL = frozenset(
-    {
-        "aws:cloudwatch/logGroup:LogGroup",
-        "aws:kms/key:Key",
-        "aws:s3/bucketV2:BucketV2",
-        "aws:s3/bucket:Bucket",
-        "kubernetes:core/v1:PersistentVolumeClaim",
-    }
-)
+#: Resources whose deletion or replacement loses data (the same set the policies protect).
+STATEFUL = STATEFUL_TYPES
 
 _OPTION_KEYS = ("protect", "retainOnDelete", "parent", "provider", "dependsOn")
 
@@ -122,6 +115,7 @@ def resources(base: Path, head: Path) -> tuple[ResourceChange, ...]:
                     "deleted",
                     stateful=old["type"] in STATEFUL,
                     retained=bool(old.get("retainOnDelete")),
+                    protected=bool(old.get("protect")),
                 )
             )
             continue
@@ -148,6 +142,7 @@ def resources(base: Path, head: Path) -> tuple[ResourceChange, ...]:
                 tuple(props),
                 stateful=new["type"] in STATEFUL,
                 retained=bool(old.get("retainOnDelete")) and not replaced,
+                protected=bool(old.get("protect")),
             )
         )
     return tuple(changes)

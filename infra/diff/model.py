@@ -24,11 +24,18 @@ class ResourceChange:
     properties: tuple[PropertyChange, ...] = ()
     stateful: bool = False
     retained: bool = False
+    #: The resource is protected: the engine refuses to delete or replace it, so `pulumi up`
+    #: stops here until someone unprotects it on purpose.
+    protected: bool = False
 
     @property
     def data_loss(self) -> bool:
         """A stateful resource deleted or replaced without being retained loses its data."""
         return self.stateful and self.kind in ("deleted", "replaced") and not self.retained
+
+    @property
+    def blocked(self) -> bool:
+        return self.protected and self.kind in ("deleted", "replaced")
 
 
 @dataclass(frozen=True)

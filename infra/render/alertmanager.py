@@ -78,6 +78,9 @@ def alertmanager_config(
     grouping = config.alerting.grouping
     return {
         "global": {"resolve_timeout": "5m"},
+        # Given explicitly: otherwise Helm merges the chart's default `templates` into ours
+        # and the deployed config is not the one amtool checked.
+        "templates": ["/etc/alertmanager/config/*.tmpl"],
         "route": {
             "receiver": plan.default,
             "group_by": list(grouping.group_by),

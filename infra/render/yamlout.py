@@ -32,7 +32,3 @@ def dump(document: Any) -> str:
         allow_unicode=True,
         width=1 << 16,  # long PromQL lines are never folded
     )
-
-
-def dump_all(documents: list[Any]) -> str:
-    return "".join(f"---\n{dump(d)}" for d in documents)

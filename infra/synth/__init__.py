@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.config import ConfigError, EstateConfig, load_stack_file, stack_file
+from infra.config.secrets import secret_values
 from infra.program import EstatePlan, plan, register
 from infra.synth.engine import SynthRun, run_program
 from infra.synth.writer import render_files, type_counts, write_tree
@@ -61,7 +62,7 @@ def synth_stacks(stacks: list[str], stacks_dir: Path, out_dir: Path) -> list[Sta
     for stack in stacks:
         estate = plans[stack]
         run = run_program(estate.config, stack, _registrar(estate))
-        rendered.append((stack, run, render_files(run)))
+        rendered.append((stack, run, render_files(run, secret_values(estate.config))))
     return [
         StackResult(stack, write_tree(out_dir, stack, files), run, type_counts(run))
         for stack, run, files in rendered

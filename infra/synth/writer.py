@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -90,15 +92,33 @@ def kubernetes_files(registrations: tuple[Registration, ...]) -> dict[str, str]:
             files[f"prometheus/rules/{rule_name}.yaml"] = yamlout.dump(
                 {"groups": inputs["spec"]["groups"]}
             )
-        files[f"kubernetes/{_manifest_name(inputs)}.yaml"] = yamlout.dump(inputs)
+        path = f"kubernetes/{_manifest_name(inputs)}.yaml"
+        if path in files:
+            raise ValueError(
+                f"two resources declare {path.removeprefix('kubernetes/')}: they would collide"
+                f" in the cluster (the second is {reg.urn})"
+            )
+        files[path] = yamlout.dump(inputs)
     for reg in registrations:
         if reg.custom:
             files.update(synth_dashboard_files(reg.type, reg.inputs))
     return files
 
 
-def render_files(run: SynthRun) -> dict[str, str]:
-    """Relative path -> file text for everything `estate synth` writes for one stack."""
+def _forbidden(secrets: Iterable[str]) -> list[str]:
+    """Each secret and its base64 form; short values are skipped (they would match by chance)."""
+    out: list[str] = []
+    for value in secrets:
+        if len(value) >= 8:
+            out += [value, base64.b64encode(value.encode()).decode()]
+    return out
+
+
+def render_files(run: SynthRun, secrets: Iterable[str] = ()) -> dict[str, str]:
+    """Relative path -> file text for everything `estate synth` writes for one stack.
+
+    Refuses (SecretLeakError) to produce a file holding a config secret's placeholder, or
+    any of `secrets` (the config's secret values) as text or base64."""
     files: dict[str, str] = {
         "resources.json": canonical_json(
             {"stack": run.stack, "resources": [r.as_dict() for r in run.registrations]}
@@ -112,8 +132,9 @@ def render_files(run: SynthRun) -> dict[str, str]:
     for name, entries in aws.items():
         files[f"aws/{name}"] = canonical_json(entries)
     files.update(kubernetes_files(run.registrations))
+    forbidden = _forbidden(secrets)
     for path, text in files.items():
-        if PLACEHOLDER_PREFIX in text:
+        if PLACEHOLDER_PREFIX in text or any(value in text for value in forbidden):
             raise SecretLeakError(
                 f"a secret reached out/{run.stack}/{path} unwrapped; pass secrets to resources"
                 " as pulumi.Output.secret(...)"

@@ -76,3 +76,27 @@ def test_critical_pages_is_only_required_in_staging_and_prod(tmp_path: Path) -> 
 )
 def test_image_pinning(image: str, pinned: bool) -> None:
     assert image_pinned(image) is pinned
+
+
+def test_the_environment_comes_from_the_program_not_the_stack_name(tmp_path: Path) -> None:
+    """A stack named prod-eu with environment prod gets prod's policies."""
+    from infra.synth import synth_stacks
+    from tests.conftest import STACKS
+
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.prod-eu.yaml").write_text((STACKS / "Pulumi.prod.yaml").read_text())
+    synth_stacks(["prod-eu"], stacks, tmp_path / "out")
+    doc = json.loads((tmp_path / "out" / "prod-eu" / "resources.json").read_text())
+    resources = [from_registration(e) for e in doc["resources"]]
+    assert resources[0].stack == "prod-eu"
+    from infra.checks.policies import environment_of
+
+    assert environment_of(resources) == "prod"
+    unprotected = [
+        from_registration({**e, "protect": False})
+        if e["type"] == "aws:kms/key:Key"
+        else from_registration(e)
+        for e in doc["resources"]
+    ]
+    assert [v.policy for v in evaluate(unprotected)] == ["stateful-protected"]

@@ -84,7 +84,9 @@ def test_no_key_without_encryption_and_groups_reference_the_key_with_it() -> Non
     encrypted = _registrations(make_config("staging"))
     (key,) = _by_type(encrypted, "kms/key:Key")
     assert key.inputs["enableKeyRotation"] is True
-    for group in _by_type(encrypted, ":LogGroup"):
+    groups = _by_type(encrypted, ":LogGroup")
+    assert len(groups) == 2
+    for group in groups:
         assert group.inputs["kmsKeyId"].startswith("arn:aws:kms:us-east-1:")
         assert key.urn in group.depends_on
 
@@ -111,7 +113,9 @@ def test_alarms_notify_the_reports_topic_and_depend_on_their_filter() -> None:
     topic_arn = "arn:aws:sns:us-east-1:123456789012:blue-harvest-prod-log-reports"
     assert topic.inputs["name"] == "blue-harvest-prod-log-reports"
     filters = {r.urn for r in _by_type(regs, ":LogMetricFilter")}
-    for alarm in _by_type(regs, ":MetricAlarm"):
+    alarms = _by_type(regs, ":MetricAlarm")
+    assert len(alarms) == 4
+    for alarm in alarms:
         assert alarm.inputs["alarmActions"] == [topic_arn]
         assert alarm.inputs["okActions"] == [topic_arn]
         assert set(alarm.depends_on) & filters

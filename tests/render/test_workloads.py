@@ -18,7 +18,6 @@ from infra.render.workloads import (
     service,
     service_account,
 )
-from infra.spec.probes import ProbeError
 from infra.spec.workloads import (
     SENTRY_SECRET_KEY,
     SENTRY_SECRET_NAME,
@@ -70,16 +69,10 @@ def test_the_prod_backend_deployment_carries_exactly_the_seeds_probes() -> None:
     assert container["ports"] == [{"name": "http", "containerPort": 4000, "protocol": "TCP"}]
 
 
-def test_probe_problems_name_the_service_key() -> None:
-    bad = {"backend": {"bootSeconds": 400}}
-    try:
-        config = make_config("dev", services=bad)
-    except ConfigError as exc:  # once EstateConfig runs probe_problems itself
-        keys = [p.key for p in exc.problems]
-    else:
-        with pytest.raises(ProbeError) as caught:
-            workload_specs(config)
-        keys = [key for key, _ in caught.value.problems]
+def test_probe_problems_are_config_errors_naming_the_service_key() -> None:
+    with pytest.raises(ConfigError) as caught:
+        make_config("dev", services={"backend": {"bootSeconds": 400}})
+    keys = [p.key for p in caught.value.problems]
     assert keys == ["blue-harvest:services.backend.probes.startup.failureThreshold"]
 
 

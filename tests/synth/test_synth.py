@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -15,7 +16,8 @@ from typer.testing import CliRunner
 
 from infra.cli import app
 from infra.config import EstateConfig, load_stack_file
-from infra.config.secrets import SECRET_MARKER
+from infra.config.secrets import SECRET_MARKER, secret_values
+from infra.program import build
 from infra.synth import StacksRefusedError, synth_stacks
 from infra.synth.engine import run_program
 from infra.synth.writer import SecretLeakError, render_files
@@ -101,19 +103,34 @@ def test_a_rerun_replaces_the_tree_exactly(tmp_path: Path) -> None:
 
 def _stacks_with_canary(tmp_path: Path) -> Path:
     """Copies of the repository's stacks where every secret carries the canary: as the
-    ciphertext of each `secure:` value, and as plain text in local (where plain is allowed)."""
+    ciphertext of each `secure:` value, and in local (where plain text is allowed) as the
+    plain value of every secret setting the config has and of the provider tokens."""
     stacks = tmp_path / "stacks"
     shutil.copytree(STACKS, stacks)
     for path in stacks.glob("Pulumi.*.yaml"):
-        text = path.read_text()
-        text = text.replace("secure: v1:", f"secure: v1:{CANARY}")
-        path.write_text(text)
+        path.write_text(path.read_text().replace("secure: v1:", f"secure: v1:{CANARY}"))
     local = stacks / "Pulumi.local.yaml"
     local.write_text(
         local.read_text()
-        + "  blue-harvest:alerting:\n"
-        + f"    slack: {{webhookUrl: 'https://hooks.slack.example/{CANARY}'}}\n"
-        + f"    heartbeatUrl: 'https://heartbeat.example/{CANARY}'\n"
+        + f"""  blue-harvest:alerting:
+    slack: {{webhookUrl: "https://hooks.slack.example/{CANARY}-slack"}}
+    pagerduty: {{routingKey: "{CANARY}-pagerduty"}}
+    email:
+      to: sre@blueharvest.example
+      from: am@blueharvest.example
+      smarthost: "smtp.blueharvest.example:587"
+      authUsername: am
+      authPassword: "{CANARY}-smtp"
+  blue-harvest:tracing:
+    storage: opensearch
+    storageUrl: "https://search.example:9200"
+    storageUsername: jaeger
+    storagePassword: "{CANARY}-opensearch"
+  blue-harvest:sentry: {{enabled: true, organization: blue-harvest, team: platform}}
+  sentry:token: "{CANARY}-sentry"
+  blue-harvest:grafana:
+    external: {{url: "https://grafana.example", auth: "{CANARY}-grafana"}}
+"""
     )
     return stacks
 
@@ -128,9 +145,17 @@ def test_canary_secret_is_nowhere_in_the_output_or_the_printed_summary(tmp_path:
     assert "prod" in result.output
     assert CANARY not in result.output
     files = [p for p in out.rglob("*") if p.is_file()]
-    assert len(files) >= 4
+    assert {p.parent.name for p in files} >= {"aws", "rules", "alertmanager", "kubernetes", "helm"}
     for path in files:
         assert CANARY not in path.read_text(), path
+    # The canary's secrets were really used: the resources that carry them exist.
+    local = json.loads((out / "local" / "resources.json").read_text())["resources"]
+    types = {r["type"] for r in local}
+    assert {
+        "pulumi:providers:grafana",  # the external Grafana's auth
+        "sentry:index/sentryKey:SentryKey",  # the DSN
+        "kubernetes:core/v1:Secret",  # receivers, the trace store's password
+    } <= types
 
 
 def test_secret_inputs_are_masked_by_the_recorder() -> None:
@@ -144,6 +169,25 @@ def test_secret_inputs_are_masked_by_the_recorder() -> None:
     assert param.inputs["value"] == SECRET_MARKER
     assert param.inputs["name"] == "/canary"
     assert CANARY not in json.dumps([r.as_dict() for r in run.registrations])
+
+
+def test_a_plain_secret_passed_unwrapped_stops_the_synth() -> None:
+    config = make_config("local", alerting={"slack": {"webhookUrl": f"https://x/{CANARY}"}})
+    leaked = f"https://x/{CANARY}"
+
+    def program(c: EstateConfig) -> None:
+        aws.cloudwatch.LogGroup("leak", name=leaked)
+
+    run = run_program(config, "local", program)
+    with pytest.raises(SecretLeakError, match=r"resources\.json"):
+        render_files(run, secret_values(config))
+
+    # base64 does not hide it either
+    def encoded(c: EstateConfig) -> None:
+        aws.cloudwatch.LogGroup("leak", name=base64.b64encode(leaked.encode()).decode())
+
+    with pytest.raises(SecretLeakError):
+        render_files(run_program(config, "local", encoded), secret_values(config))
 
 
 def test_a_secret_passed_unwrapped_stops_the_synth() -> None:
@@ -205,6 +249,13 @@ def test_cli_refuses_bad_config_without_traceback_or_output(tmp_path: Path) -> N
     assert not out.exists()
 
 
+def test_an_unused_heartbeat_url_is_a_warning_not_a_silence(tmp_path: Path) -> None:
+    run = run_program(
+        make_config("local", alerting={"heartbeatUrl": "https://hb.example/x"}), "local", build
+    )
+    assert any("heartbeatUrl is set but unused" in w for w in run.warnings)
+
+
 def test_cli_prints_a_summary_per_type(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app, ["synth", "dev", "--stacks-dir", str(STACKS), "--out", str(tmp_path)]
@@ -212,7 +263,7 @@ def test_cli_prints_a_summary_per_type(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "dev:" in result.output
     assert "aws:cloudwatch/logGroup:LogGroup" in result.output
-    assert "warning:" not in result.output or "reportEmail" not in result.output
+    assert "reportEmail is unset" not in result.output  # dev sets one
 
 
 @pytest.mark.parametrize("args", [["synth"], ["synth", "dev", "--all"]])

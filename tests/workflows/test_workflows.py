@@ -50,6 +50,9 @@ def test_the_schema_check_rejects_a_broken_workflow(tmp_path: Path) -> None:
 
 def test_pull_requests_test_check_and_comment_the_diff() -> None:
     doc = _load("pull-request.yml")
+    # GitHub's `shell: bash` is `bash -eo pipefail`; the default is not, and `| tee` would
+    # hide a failing `estate check`.
+    assert doc["defaults"]["run"]["shell"] == "bash"
     runs = "\n".join(step.get("run", "") for step in doc["jobs"]["test"]["steps"])
     assert "make test" in runs
     assert "estate check --all" in runs
