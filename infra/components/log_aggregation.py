@@ -16,7 +16,6 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
 with warnings.catch_warnings():
     # Loading pulumi_aws.s3 (lazily, on first attribute access) imports its deprecated *V2
@@ -24,7 +23,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     _ = aws.s3.Bucket
 
-from infra.components import TYPE_PREFIX
+from infra.components import TYPE_PREFIX, helm_release
 from infra.render.aws import irsa_trust_policy, to_json
 from infra.render.loki import (
     ALLOY_CHART,
@@ -84,29 +83,25 @@ class LogAggregation(pulumi.ComponentResource):
         else:
             values = loki_values(plan)
 
-        loki = k8s.helm.v3.Release(
+        loki = helm_release(
             f"{name}-loki",
-            name=LOKI_RELEASE,
+            release=LOKI_RELEASE,
             chart=LOKI_CHART,
+            repo=LOKI_CHART_REPO,
             version=args.loki_chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=LOKI_CHART_REPO),
             namespace=plan.namespace,
             values=values,
-            atomic=True,
-            cleanup_on_fail=True,
             timeout=900,
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits),
         )
-        k8s.helm.v3.Release(
+        helm_release(
             f"{name}-alloy",
-            name=ALLOY_RELEASE,
+            release=ALLOY_RELEASE,
             chart=ALLOY_CHART,
+            repo=ALLOY_CHART_REPO,
             version=args.alloy_chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=ALLOY_CHART_REPO),
             namespace=plan.namespace,
             values=alloy_values(plan),
-            atomic=True,
-            cleanup_on_fail=True,
             timeout=600,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, loki]),
         )

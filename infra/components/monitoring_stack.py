@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 from pydantic import SecretStr
 
-from infra.components import TYPE_PREFIX, custom_resource
+from infra.components import TYPE_PREFIX, custom_resource, helm_release
 from infra.render.kube_prometheus_stack import (
     ALERTMANAGER_SECRET,
     CHART,
@@ -82,16 +82,14 @@ class MonitoringStack(pulumi.ComponentResource):
             opts=in_ns,
         )
 
-        release = k8s.helm.v3.Release(
+        release = helm_release(
             f"{name}-chart",
-            name=RELEASE_NAME,
+            release=RELEASE_NAME,
             chart=CHART,
+            repo=CHART_REPO,
             version=args.chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
             namespace=args.namespace,
             values=args.values,
-            atomic=True,
-            cleanup_on_fail=True,
             timeout=900,
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[ns, grafana_secret, receivers_secret]

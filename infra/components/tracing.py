@@ -14,7 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import SecretStr
 
-from infra.components import TYPE_PREFIX
+from infra.components import TYPE_PREFIX, helm_release
 from infra.config.model import EstateConfig
 from infra.render.tracing import (
     COLLECTOR_CHART,
@@ -94,29 +94,25 @@ class Tracing(pulumi.ComponentResource):
             )
             waits.append(secret)
 
-        jaeger = k8s.helm.v3.Release(
+        jaeger = helm_release(
             f"{name}-jaeger",
-            name=JAEGER_RELEASE,
+            release=JAEGER_RELEASE,
             chart=JAEGER_CHART,
+            repo=JAEGER_CHART_REPO,
             version=args.jaeger_chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=JAEGER_CHART_REPO),
             namespace=args.namespace,
             values=args.jaeger_values,
-            atomic=True,
-            cleanup_on_fail=True,
             timeout=600,
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits),
         )
-        collector = k8s.helm.v3.Release(
+        collector = helm_release(
             f"{name}-collector",
-            name=COLLECTOR_RELEASE,
+            release=COLLECTOR_RELEASE,
             chart=COLLECTOR_CHART,
+            repo=COLLECTOR_CHART_REPO,
             version=args.collector_chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=COLLECTOR_CHART_REPO),
             namespace=args.namespace,
             values=args.collector_values,
-            atomic=True,
-            cleanup_on_fail=True,
             timeout=600,
             # Its exporter points at Jaeger's Service: install Jaeger first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, jaeger]),
