@@ -15,7 +15,7 @@ $(UV):
 	bash scripts/bootstrap.sh
 
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	@touch $@
 
 install: $(VENV)/.synced  ## Install the locked dependencies into .venv

@@ -23,11 +23,9 @@ from infra.components.dashboards import (
     GrafanaDashboards,
     GrafanaDashboardsArgs,
 )
-from infra.components.error_tracking import ErrorTracking, ErrorTrackingArgs
 from infra.components.log_aggregation import LogAggregation, LogAggregationArgs
 from infra.components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from infra.components.observed_workload import ObservedWorkload, ObservedWorkloadArgs
-from infra.components.pagerduty_service import PagerDutyService, PagerDutyServiceArgs
 from infra.components.rum import Rum, RumArgs
 from infra.components.tracing import Tracing, TracingArgs
 from infra.config import ConfigError, EstateConfig, load_from_pulumi
@@ -123,6 +121,10 @@ def register(estate: EstatePlan) -> None:
     receiver_secrets: dict[str, SecretStr | pulumi.Output[str]] = dict(estate.receiver_secrets)
     pagerduty = config.alerting.pagerduty
     if config.alerting.page_on_call and pagerduty is not None and pagerduty.manage is not None:
+        # Imported here: the provider SDK costs a tenth of a second, and most stacks never
+        # need it (the same for Sentry below).
+        from infra.components.pagerduty_service import PagerDutyService, PagerDutyServiceArgs
+
         service = PagerDutyService(
             "pagerduty",
             PagerDutyServiceArgs(environment=config.environment, manage=pagerduty.manage),
@@ -180,6 +182,8 @@ def _register_workloads(
         )
     waits: list[pulumi.Resource] = [workloads_ns]
     if config.sentry.enabled:
+        from infra.components.error_tracking import ErrorTracking, ErrorTrackingArgs
+
         sentry = ErrorTracking("sentry", ErrorTrackingArgs.from_config(config, depends_on=waits))
         waits = [*waits, *sentry.dsn_secrets]
     if config.rum.enabled and aws_opts is not None:
