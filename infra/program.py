@@ -82,7 +82,7 @@ def register(estate: EstatePlan) -> None:
     config = estate.config
     pulumi.export("environment", config.environment)
     aws_opts: pulumi.ResourceOptions | None = None
-    writer_roles: pulumi.Output[dict[str, str]] | None = None
+    writer_roles: dict[str, pulumi.Output[str]] = {}
     if config.aws.enabled:
         assert config.aws_region is not None  # EstateConfig refuses aws.enabled without a region
         provider = aws.Provider(
@@ -107,8 +107,7 @@ def register(estate: EstatePlan) -> None:
             ),
             opts=aws_opts,
         )
-        if config.cluster.oidc_provider_arn is not None:
-            writer_roles = logs.writer_role_arns
+        writer_roles = logs.writer_roles
         pulumi.export("logGroupNames", logs.log_group_names)
         pulumi.export("logWriterRoleArns", logs.writer_role_arns)
         pulumi.export("logReportsTopicArn", logs.reports_topic_arn)
@@ -162,7 +161,7 @@ def _register_workloads(
     estate: EstatePlan,
     monitoring: MonitoringStack,
     aws_opts: pulumi.ResourceOptions | None,
-    writer_roles: pulumi.Output[dict[str, str]] | None,
+    writer_roles: dict[str, pulumi.Output[str]],
 ) -> None:
     """Namespaces, traces, logs, Sentry, RUM, and one ObservedWorkload per service."""
     config = estate.config
@@ -189,7 +188,8 @@ def _register_workloads(
     if config.rum.enabled and aws_opts is not None:
         Rum("rum", RumArgs.from_config(config), opts=aws_opts)
     for spec in estate.workloads:
-        role = _role_of(writer_roles, spec.service) if writer_roles else None
+        # Each ServiceAccount depends on its own role only (not on every service's).
+        role = writer_roles.get(spec.service)
         ObservedWorkload(
             spec.service,
             ObservedWorkloadArgs(
@@ -201,10 +201,6 @@ def _register_workloads(
                 depends_on=waits,
             ),
         )
-
-
-def _role_of(roles: pulumi.Output[dict[str, str]], service: str) -> pulumi.Output[str]:
-    return roles.apply(lambda arns: arns[service])
 
 
 def _namespace(

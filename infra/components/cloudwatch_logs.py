@@ -48,6 +48,8 @@ class CloudWatchLogs(pulumi.ComponentResource):
     kms_key_arn: pulumi.Output[str | None]
     reports_topic_arn: pulumi.Output[str]
     writer_role_arns: pulumi.Output[dict[str, str]]
+    #: service -> its own role's ARN, so a consumer depends on that role alone.
+    writer_roles: dict[str, pulumi.Output[str]]
 
     def __init__(
         self, name: str, args: CloudWatchLogsArgs, opts: pulumi.ResourceOptions | None = None
@@ -211,6 +213,7 @@ class CloudWatchLogs(pulumi.ComponentResource):
         self.kms_key_arn = key.arn if key is not None else pulumi.Output.from_input(None)
         self.reports_topic_arn = topic.arn
         self.writer_role_arns = pulumi.Output.all(**roles)
+        self.writer_roles = roles
         self.register_outputs(
             {
                 "logGroupNames": self.log_group_names,

@@ -7,14 +7,14 @@ from typing import Any
 import yaml
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(yaml.CSafeDumper):
     """Block style, sorted keys; multi-line strings (PromQL, templates) as literal blocks."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True  # a shared dict must not become an anchor a reader has to chase
 
 
-def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+def _str(dumper: yaml.CSafeDumper, value: str) -> yaml.ScalarNode:
     if "\n" in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)

@@ -53,6 +53,9 @@ def run_program(
         return contextvars.Context().run(_run, config, stack, chosen)
     finally:
         if enabled:
+            # What the run allocated lives until the process exits: freeze it rather than
+            # have the first collection walk all of it.
+            gc.freeze()
             gc.enable()
 
 
