@@ -45,6 +45,8 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from benchmarks.documents import urn_key
+from infra.render.aws import logs_kms_key_policy, partition_of
+from infra.spec.logs import filter_pattern
 
 PROJECT = "blue-harvest"
 #: How resources.json shows a secret (infra/config/secrets.py).
@@ -183,43 +185,14 @@ def _dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
 
-def _pattern(kind: str, slow_request_ms: int) -> str:
-    if kind == "errors":
-        return '{ $.level = "error" }'
-    if kind == "slowRequests":
-        return f'{{ ($.message = "Request completed") && ($.duration > {slow_request_ms}) }}'
-    return '{ $.message = "Login failed*" }'
-
-
 def _key_policy(e: Estate, account_id: str, caller_arn: str) -> dict[str, Any]:
-    partition = caller_arn.split(":")[1]
-    groups = f"arn:{partition}:logs:{e.region}:{account_id}:log-group:{e.group_prefix}/*"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountAdministers",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "CloudWatchLogsUsesKey",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{e.region}.amazonaws.com"},
-                "Action": [
-                    "kms:Decrypt*",
-                    "kms:Describe*",
-                    "kms:Encrypt*",
-                    "kms:GenerateDataKey*",
-                    "kms:ReEncrypt*",
-                ],
-                "Resource": "*",
-                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": groups}},
-            },
-        ],
-    }
+    # The same pure function the component calls: the floor pays for the document too.
+    return logs_kms_key_policy(
+        account_id=account_id,
+        region=e.region,
+        partition=partition_of(caller_arn),
+        log_group_prefix=e.group_prefix,
+    )
 
 
 def _writer_policy(arn: str | None) -> dict[str, Any]:
@@ -331,7 +304,7 @@ def declare(e: Estate) -> Made:
                     f"logs-{service}-{kind}",
                     name=f"{service}-{kind}",
                     log_group_name=groups[service].name,
-                    pattern=_pattern(kind, e.slow_request_ms),
+                    pattern=filter_pattern(kind, e.slow_request_ms),  # type: ignore[arg-type]
                     metric_transformation=aws.cloudwatch.LogMetricFilterMetricTransformationArgs(
                         name=f"{metric_prefix}{_SUFFIX[kind]}",
                         namespace=e.metric_namespace,
