@@ -45,7 +45,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from benchmarks.documents import urn_key
-from infra.render.aws import logs_kms_key_policy, partition_of
+from infra.render.aws import irsa_trust_policy, logs_kms_key_policy, partition_of
 from infra.spec.logs import filter_pattern
 
 PROJECT = "blue-harvest"
@@ -212,23 +212,9 @@ def _writer_policy(arn: str | None) -> dict[str, Any]:
 
 
 def _trust_policy(oidc_provider_arn: str, namespace: str, account: str) -> dict[str, Any]:
-    issuer = oidc_provider_arn.split(":oidc-provider/", 1)[1]
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Federated": oidc_provider_arn},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {
-                        f"{issuer}:aud": "sts.amazonaws.com",
-                        f"{issuer}:sub": f"system:serviceaccount:{namespace}:{account}",
-                    }
-                },
-            }
-        ],
-    }
+    return irsa_trust_policy(
+        oidc_provider_arn=oidc_provider_arn, namespace=namespace, service_account=account
+    )
 
 
 Made = dict[tuple[str, str], pulumi.CustomResource]
