@@ -1,0 +1,193 @@
+"""Names the cloud and Kubernetes accept: one builder and one check per kind of name.
+
+The program builds its names with these functions and the config checks call the same
+functions, so a name that passes `estate synth` is the name `pulumi up` sends. Every
+`*_problem` function returns why a name would be refused (or None); it never echoes
+anything but the name itself.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+PROJECT = "blue-harvest"
+
+# --- Kubernetes ---------------------------------------------------------------------------
+
+_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+
+
+def dns1123_label_problem(name: str) -> str | None:
+    """Kubernetes DNS-1123 label: namespaces, Services, container and port names."""
+    if len(name) > 63:
+        return f"{name!r} is {len(name)} characters; a DNS-1123 label has at most 63"
+    if not _DNS1123_LABEL.fullmatch(name):
+        return (
+            f"{name!r} is not a DNS-1123 label: lowercase letters, digits and '-',"
+            " starting and ending with a letter or digit"
+        )
+    return None
+
+
+def dns1123_subdomain_problem(name: str) -> str | None:
+    """Kubernetes DNS-1123 subdomain: most object names (ConfigMaps, Secrets, Deployments)."""
+    if len(name) > 253:
+        return f"{name!r} is {len(name)} characters; a DNS-1123 subdomain has at most 253"
+    if not _DNS1123_SUBDOMAIN.fullmatch(name):
+        return (
+            f"{name!r} is not a DNS-1123 subdomain: dot-separated labels of lowercase"
+            " letters, digits and '-'"
+        )
+    return None
+
+
+def label_value_problem(value: str) -> str | None:
+    """A Kubernetes label value: at most 63 characters of [A-Za-z0-9._-], alphanumeric ends."""
+    if len(value) > 63:
+        return f"{value!r} is {len(value)} characters; a label value has at most 63"
+    if not _LABEL_VALUE.fullmatch(value):
+        return (
+            f"{value!r} is not a label value: letters, digits, '-', '_' and '.',"
+            " starting and ending with a letter or digit"
+        )
+    return None
+
+
+def namespace_problem(name: str) -> str | None:
+    """A namespace the estate may deploy into: a DNS-1123 label that is not Kubernetes' own
+    (`kube-*`) nor `default` (shared by everything that names no namespace)."""
+    problem = dns1123_label_problem(name)
+    if problem:
+        return problem
+    if name.startswith("kube-"):
+        return f"{name!r} is reserved for Kubernetes itself (kube-*); use the estate's own"
+    if name == "default":
+        return "'default' is where everything without a namespace lands; use the estate's own"
+    return None
+
+
+# --- container images (the OCI distribution reference grammar) -------------------------------
+
+_ALNUM = r"[a-z0-9]+"
+_SEPARATOR = r"(?:[._]|__|[-]+)"
+_PATH_COMPONENT = rf"{_ALNUM}(?:{_SEPARATOR}{_ALNUM})*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_HOST = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])"
+_DOMAIN = rf"{_HOST}(?::[0-9]+)?"
+_NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+#: distribution/reference's ReferenceRegexp: name[:tag][@digest].
+IMAGE_REFERENCE = re.compile(
+    rf"(?P<name>{_NAME})(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?", re.ASCII
+)
+
+
+def image_reference_problem(image: str) -> str | None:
+    """Why `image` is not a valid image reference (docker/distribution grammar), or None."""
+    match = IMAGE_REFERENCE.fullmatch(image)
+    if match is None:
+        shown = image.encode("unicode_escape").decode("ascii")
+        return (
+            f"'{shown}' is not an image reference: [registry[:port]/]path[:tag][@digest],"
+            " lowercase path, no spaces or control characters"
+        )
+    if len(match.group("name")) > 255:
+        return f"the image name is {len(match.group('name'))} characters; at most 255"
+    return None
+
+
+# --- AWS -------------------------------------------------------------------------------------
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]*[a-z0-9]")
+_BUCKET_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+
+def s3_bucket_problem(name: str) -> str | None:
+    """Amazon S3's general-purpose bucket naming rules."""
+    if not 3 <= len(name) <= 63:
+        return f"{name!r} is {len(name)} characters; S3 bucket names have 3 to 63"
+    if not _BUCKET.fullmatch(name):
+        return (
+            f"{name!r} is not an S3 bucket name: lowercase letters, digits, '.' and '-',"
+            " starting and ending with a letter or digit"
+        )
+    if ".." in name:
+        return f"{name!r} has two adjacent periods; S3 refuses them"
+    try:
+        ipaddress.IPv4Address(name)
+    except ValueError:
+        pass
+    else:
+        return f"{name!r} is formatted as an IP address; S3 refuses such bucket names"
+    if re.fullmatch(r"[0-9]+(\.[0-9]+){3}", name):
+        return f"{name!r} is formatted as an IP address; S3 refuses such bucket names"
+    for prefix in _BUCKET_PREFIXES:
+        if name.startswith(prefix):
+            return f"{name!r} starts with {prefix!r}, which S3 reserves"
+    for suffix in _BUCKET_SUFFIXES:
+        if name.endswith(suffix):
+            return f"{name!r} ends with {suffix!r}, which S3 reserves"
+    return None
+
+
+_LOG_GROUP = re.compile(r"[.\-_/#A-Za-z0-9]+")
+
+
+def log_group_name(prefix: str, service: str) -> str:
+    """The CloudWatch log group of one service."""
+    return f"{prefix}/{service}"
+
+
+def log_group_problem(name: str) -> str | None:
+    if not 1 <= len(name) <= 512:
+        return f"the log group name is {len(name)} characters; CloudWatch allows 1 to 512"
+    if not _LOG_GROUP.fullmatch(name):
+        return f"{name!r} is not a log group name: letters, digits and . - _ / # only"
+    return None
+
+
+_METRIC_NAMESPACE = re.compile(r"[A-Za-z0-9.\-_/#: ]+")
+
+
+def default_metric_namespace(environment: str) -> str:
+    return f"BlueHarvest/{environment}"
+
+
+def metric_namespace_problem(namespace: str) -> str | None:
+    """CloudWatch custom metric namespaces: at most 255 ASCII characters, never `AWS/...`."""
+    if not 1 <= len(namespace) <= 255:
+        return f"the namespace is {len(namespace)} characters; CloudWatch allows 1 to 255"
+    if not _METRIC_NAMESPACE.fullmatch(namespace) or not namespace.strip():
+        return f"{namespace!r} is not a metric namespace: letters, digits, spaces and . - _ / # :"
+    if namespace.startswith("AWS/"):
+        return f"{namespace!r} starts with 'AWS/', which is reserved for AWS services' metrics"
+    return None
+
+
+_IAM_NAME = re.compile(r"[\w+=,.@-]+", re.ASCII)
+IAM_ROLE_NAME_MAX = 64
+IAM_POLICY_NAME_MAX = 128
+
+
+def irsa_role_name(environment: str, service: str) -> str:
+    """The IAM role a service's Kubernetes service account assumes (IRSA)."""
+    return f"{PROJECT}-{environment}-{service}"
+
+
+def log_writer_policy_name(environment: str, service: str) -> str:
+    """The IAM policy that lets one service write its own log group."""
+    return f"{PROJECT}-{environment}-{service}-log-writer"
+
+
+def iam_name_problem(name: str, what: str = "role", limit: int = IAM_ROLE_NAME_MAX) -> str | None:
+    """IAM role (64) and policy (128) names: [A-Za-z0-9_+=,.@-]."""
+    if not 1 <= len(name) <= limit:
+        return f"the IAM {what} name {name!r} would be {len(name)} characters; AWS allows {limit}"
+    if not _IAM_NAME.fullmatch(name):
+        return f"the IAM {what} name {name!r} may hold only letters, digits and _+=,.@-"
+    return None
