@@ -36,7 +36,7 @@ typecheck: install  ## mypy, strict on the project's code
 unit: install  ## pytest only
 	$(BIN)/pytest
 
-tools:  ## Debian's prometheus and prometheus-alertmanager (promtool, amtool, servers) if missing
+tools:  ## Prometheus >= 3.5 and Alertmanager >= 0.28 (+ promtool, amtool) into .tools/prometheus
 	bash scripts/install-prometheus.sh
 
 test: install tools lint typecheck  ## The whole suite: ruff, mypy, pytest (real promtool/amtool)

@@ -9,10 +9,16 @@ import pytest
 
 from infra.config import EstateConfig, build_config, load_stack_file
 from infra.config.defaults import merge
+from infra.tools import describe_tools
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = ROOT / "stacks"
 STACK_NAMES = ("local", "dev", "staging", "prod")
+
+
+def pytest_report_header() -> list[str]:
+    """The Prometheus tools this session runs (make tools installs the production versions)."""
+    return ["prometheus tools: " + line for line in describe_tools()]
 
 
 def stack_config(stack: str) -> EstateConfig:

@@ -1,1 +1,120 @@
-"""Typed wrappers around the real Prometheus tools."""
+"""Typed wrappers around the real Prometheus tools, and the one place that finds them.
+
+`make tools` (scripts/install-prometheus.sh) installs prometheus, promtool, alertmanager and
+amtool at the versions production runs into the project's tools folder, `.tools/prometheus`
+(or `$ESTATE_TOOLS_DIR`), binaries in its `bin/`. `tool_path` looks there first and only then
+on PATH, so the project never runs an older system copy (Debian bookworm's promtool 2.42, say)
+while the tools folder has the production versions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+#: Points at a tools folder other than the repository's `.tools/prometheus`.
+TOOLS_DIR_ENV = "ESTATE_TOOLS_DIR"
+#: How to install the tools; part of every "not found" message.
+INSTALL_COMMAND = "make tools"
+#: The repository root (infra/tools/__init__.py is two levels below it).
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+#: Lowest versions the tests accept: 3.5 is the LTS line with Prometheus 3's semantics
+#: (left-open range selectors) that production's 3.13 has; 0.28 has webhook url_file.
+VERSION_FLOORS: dict[str, tuple[int, int, int]] = {
+    "prometheus": (3, 5, 0),
+    "promtool": (3, 5, 0),
+    "alertmanager": (0, 28, 0),
+    "amtool": (0, 28, 0),
+}
+
+#: Other names a tool has on PATH (Debian names the Alertmanager binary after its package).
+_PATH_ALIASES: dict[str, tuple[str, ...]] = {
+    "alertmanager": ("alertmanager", "prometheus-alertmanager"),
+}
+_VERSION = re.compile(r"version (\d+)\.(\d+)\.(\d+)")
+
+
+class ToolMissingError(RuntimeError):
+    """A Prometheus tool is in neither the tools folder nor on PATH."""
+
+    def __init__(
+        self,
+        name: str,
+        how_to_install: str = INSTALL_COMMAND,
+        *,
+        detail: str | None = None,
+    ) -> None:
+        self.name = name
+        self.how_to_install = how_to_install
+        where = detail or f"not in {tools_bin()} nor on PATH"
+        super().__init__(f"{name} not found ({where}): run `{how_to_install}` to install it")
+
+
+def tools_dir() -> Path:
+    """The tools folder: $ESTATE_TOOLS_DIR, else `.tools/prometheus` in the repository."""
+    configured = os.environ.get(TOOLS_DIR_ENV)
+    return Path(configured) if configured else REPO_ROOT / ".tools" / "prometheus"
+
+
+def tools_bin() -> Path:
+    """Where `make tools` puts the binaries."""
+    return tools_dir() / "bin"
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def tool_path(name: str) -> str:
+    """The binary to run for `name` (prometheus, promtool, alertmanager or amtool): the tools
+    folder's first, else the one on PATH; raises ToolMissingError naming `make tools`."""
+    installed = tools_bin() / name
+    if _executable(installed):
+        return str(installed)
+    for candidate in _PATH_ALIASES.get(name, (name,)):
+        found = shutil.which(candidate)
+        if found is not None:
+            return found
+    raise ToolMissingError(name)
+
+
+def parse_version(output: str) -> tuple[int, int, int]:
+    """The X.Y.Z a Prometheus tool's `--version` prints ("promtool, version 3.5.3+ds1 ...")."""
+    match = _VERSION.search(output)
+    if match is None:
+        raise ValueError(f"no version in {output[:200]!r}")
+    major, minor, patch = (int(group) for group in match.groups())
+    return major, minor, patch
+
+
+def binary_version(path: str) -> tuple[int, int, int]:
+    """The version of the binary at `path`, from its `--version`."""
+    done = subprocess.run(
+        [path, "--version"], capture_output=True, text=True, timeout=30, check=False
+    )
+    return parse_version(done.stdout + done.stderr)
+
+
+def tool_version(name: str) -> tuple[int, int, int]:
+    """The version of the `name` that `tool_path` finds."""
+    return binary_version(tool_path(name))
+
+
+def describe_tools() -> list[str]:
+    """One line per tool: its version and path, or why it is missing (for test headers)."""
+    lines: list[str] = []
+    for name, floor in VERSION_FLOORS.items():
+        try:
+            path = tool_path(name)
+            version = binary_version(path)
+        except (ToolMissingError, ValueError, OSError, subprocess.SubprocessError) as err:
+            lines.append(f"{name}: {err}")
+            continue
+        text = ".".join(str(part) for part in version)
+        low = "" if version >= floor else f"  BELOW THE FLOOR {'.'.join(map(str, floor))}"
+        lines.append(f"{name} {text} ({path}){low}")
+    return lines

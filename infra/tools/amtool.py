@@ -1,4 +1,4 @@
-"""Typed wrappers around the real `amtool` (Debian's prometheus-alertmanager, 0.25 here).
+"""Typed wrappers around the real `amtool` (from `make tools`, see infra/tools).
 
 `check_config` runs `amtool check-config FILE`; `routes_test` runs
 `amtool config routes test --config.file FILE --verify.receivers=a,b label="value" ...`,
@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-INSTALL_HINT = "install Debian's prometheus-alertmanager package (make test does)"
-#: Overrides the amtool found on PATH.
+from infra.tools import INSTALL_COMMAND, ToolMissingError, parse_version, tool_path
+
+INSTALL_HINT = f"run `{INSTALL_COMMAND}` to install it"
+#: Overrides the amtool of the tools folder (and of PATH).
 AMTOOL_ENV = "AMTOOL"
 TIMEOUT_SECONDS = 60
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-_VERSION = re.compile(r"version (\d+)\.(\d+)\.(\d+)")
 
 
-class AmtoolNotFoundError(RuntimeError):
+class AmtoolNotFoundError(ToolMissingError):
     """amtool is not installed (or AMTOOL points nowhere)."""
 
 
@@ -55,26 +55,27 @@ class RoutesTestResult(AmtoolResult):
 
 
 def amtool_path() -> str:
-    """The amtool to run: $AMTOOL if set, else the one on PATH."""
+    """The amtool to run: $AMTOOL if set, else the tools folder's, else the one on PATH."""
     override = os.environ.get(AMTOOL_ENV)
     if override:
         if not (Path(override).is_file() and os.access(override, os.X_OK)):
-            raise AmtoolNotFoundError(f"${AMTOOL_ENV}={override} is not an executable file")
+            raise AmtoolNotFoundError(
+                "amtool", detail=f"${AMTOOL_ENV}={override} is not an executable file"
+            )
         return override
-    found = shutil.which("amtool")
-    if found is None:
-        raise AmtoolNotFoundError(f"amtool not found on PATH: {INSTALL_HINT}")
-    return found
+    try:
+        return tool_path("amtool")
+    except ToolMissingError as err:
+        raise AmtoolNotFoundError("amtool") from err
 
 
 def amtool_version() -> tuple[int, int, int]:
-    """amtool's version, e.g. (0, 25, 0)."""
+    """amtool's version, e.g. (0, 33, 1)."""
     result = _run(["--version"])
-    match = _VERSION.search(result.output)
-    if match is None:
-        raise RuntimeError(f"cannot read amtool's version from: {result.output!r}")
-    major, minor, patch = (int(g) for g in match.groups())
-    return major, minor, patch
+    try:
+        return parse_version(result.output)
+    except ValueError as err:
+        raise RuntimeError(f"cannot read amtool's version from: {result.output!r}") from err
 
 
 def check_config(path: str | Path) -> AmtoolResult:
@@ -153,7 +154,7 @@ def _run(args: list[str]) -> AmtoolResult:
             check=False,
         )
     except FileNotFoundError as err:
-        raise AmtoolNotFoundError(f"cannot run {command[0]}: {err}; {INSTALL_HINT}") from err
+        raise AmtoolNotFoundError("amtool", detail=f"cannot run {command[0]}: {err}") from err
     return AmtoolResult(
         ok=done.returncode == 0,
         returncode=done.returncode,

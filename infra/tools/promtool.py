@@ -1,19 +1,20 @@
-"""Run the real `promtool` (Debian's prometheus package) on rule files and rule tests."""
+"""Run the real `promtool` (from `make tools`, see infra/tools) on rule files and rule tests."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Environment variable that points at a promtool binary other than the one on PATH.
+from infra.tools import ToolMissingError, tool_path
+
+#: Environment variable that points at a promtool binary other than the tools folder's.
 PROMTOOL_ENV = "PROMTOOL"
 
 
-class PromtoolNotFoundError(RuntimeError):
+class PromtoolNotFoundError(ToolMissingError):
     """promtool is not installed; the message says how to install it."""
 
 
@@ -34,15 +35,16 @@ class PromtoolResult:
 
 
 def promtool_path() -> str:
-    """The promtool binary: $PROMTOOL if set, else the one on PATH."""
+    """The promtool binary: $PROMTOOL if set, else the tools folder's, else the one on PATH."""
     configured = os.environ.get(PROMTOOL_ENV)
-    found = configured or shutil.which("promtool")
-    if not found or not Path(found).is_file():
-        where = f"${PROMTOOL_ENV}={configured}" if configured else "on PATH"
-        raise PromtoolNotFoundError(
-            f"promtool not found ({where}): install Debian's prometheus package (make test does)"
-        )
-    return found
+    if configured:
+        if not Path(configured).is_file():
+            raise PromtoolNotFoundError("promtool", detail=f"${PROMTOOL_ENV}={configured}")
+        return configured
+    try:
+        return tool_path("promtool")
+    except ToolMissingError as err:
+        raise PromtoolNotFoundError("promtool") from err
 
 
 def _run(args: Sequence[str], *, cwd: Path | None = None, timeout: float = 120) -> PromtoolResult:

@@ -12,7 +12,7 @@ import yaml
 from alerts import ALERT_NAMES, WATCHDOG, rule_groups
 from infra.render.prometheus import prometheus_rule, to_yaml
 from infra.spec.alerts import iter_alerts
-from infra.tools import promtool
+from infra.tools import TOOLS_DIR_ENV, ToolMissingError, promtool
 from tests.alerts.harness import default_groups, stage, unit_test_files, write_rules
 from tests.conftest import STACKS, stack_config
 
@@ -95,5 +95,10 @@ def test_a_missing_promtool_fails_with_the_install_hint(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv(promtool.PROMTOOL_ENV, str(tmp_path / "no-promtool"))
-    with pytest.raises(promtool.PromtoolNotFoundError, match="install Debian's prometheus package"):
+    with pytest.raises(promtool.PromtoolNotFoundError, match="make tools"):
+        promtool.check_rules([tmp_path / "rules.yaml"])
+    monkeypatch.delenv(promtool.PROMTOOL_ENV)
+    monkeypatch.setenv(TOOLS_DIR_ENV, str(tmp_path / "no-tools"))
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(ToolMissingError, match=r"promtool not found .* run `make tools`"):
         promtool.check_rules([tmp_path / "rules.yaml"])

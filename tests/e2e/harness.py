@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import socket
 import subprocess
 import threading
@@ -25,6 +24,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import make_wsgi_app
+
+from infra.tools import tool_path
 
 LOOPBACK = "127.0.0.1"
 
@@ -215,11 +216,9 @@ class SimulatedBackend:
 # ---------------------------------------------------------------- real servers
 
 
-def _binary(name: str, package: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise RuntimeError(f"{name} not found: install Debian's {package} package (make test does)")
-    return path
+def _binary(name: str) -> str:
+    """The tools folder's binary (`make tools`), else PATH's; ToolMissingError says how."""
+    return tool_path(name)
 
 
 @dataclass
@@ -278,7 +277,7 @@ def _server(name: str, argv: list[str], port: int, log: Path) -> Iterator[Server
 def alertmanager(config: Path, workdir: Path) -> Iterator[Server]:
     port = free_port()
     argv = [
-        _binary("prometheus-alertmanager", "prometheus-alertmanager"),
+        _binary("alertmanager"),
         f"--config.file={config}",
         f"--storage.path={workdir / 'am-data'}",
         f"--web.listen-address={LOOPBACK}:{port}",
@@ -293,7 +292,7 @@ def alertmanager(config: Path, workdir: Path) -> Iterator[Server]:
 def prometheus(config: Path, workdir: Path) -> Iterator[Server]:
     port = free_port()
     argv = [
-        _binary("prometheus", "prometheus"),
+        _binary("prometheus"),
         f"--config.file={config}",
         f"--storage.tsdb.path={workdir / 'prom-data'}",
         f"--web.listen-address={LOOPBACK}:{port}",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.tools import amtool
+from infra.tools import TOOLS_DIR_ENV, ToolMissingError, amtool
 from infra.tools.amtool import (
     INSTALL_HINT,
     AmtoolNotFoundError,
@@ -125,15 +125,20 @@ def test_a_missing_config_file_fails_the_check(tmp_path: Path) -> None:
 
 def test_the_version_is_read_from_amtool() -> None:
     major, minor, _ = amtool_version()
-    assert (major, minor) >= (0, 25)
+    assert (major, minor) >= (0, 28)
 
 
-def test_a_missing_amtool_fails_with_the_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_amtool_fails_with_the_install_hint(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv(amtool.AMTOOL_ENV, raising=False)
+    monkeypatch.setenv(TOOLS_DIR_ENV, str(tmp_path / "no-tools"))
     monkeypatch.setenv("PATH", "")
-    with pytest.raises(AmtoolNotFoundError, match="prometheus-alertmanager package"):
+    with pytest.raises(AmtoolNotFoundError, match="run `make tools`") as raised:
         check_config("/nonexistent.yaml")
-    assert "make test" in INSTALL_HINT
+    assert isinstance(raised.value, ToolMissingError)
+    assert raised.value.how_to_install == "make tools"
+    assert "make tools" in INSTALL_HINT
 
 
 def test_amtool_env_pointing_nowhere_is_an_error(
