@@ -1,7 +1,8 @@
 """ObservedWorkload: one call deploys a service and monitors it.
 
-Deployment (the seed's probes, restricted security context, the env the seed's code reads),
-Service, ServiceAccount, PodDisruptionBudget, its ServiceMonitor and its own PrometheusRules.
+Deployment (the service's probes, restricted security context, the env the seed's code reads),
+Service, ServiceAccount, PodDisruptionBudget, its ServiceMonitor (when it serves metrics) and
+its own PrometheusRules.
 CloudWatch log groups stay with CloudWatchLogs, which already owns the groups, their writer
 policies and IRSA roles; pass a role's ARN here as `irsa_role_arn`.
 """
@@ -94,11 +95,9 @@ class ObservedWorkload(pulumi.ComponentResource):
             parent=self,
             depends_on=[*waits, *([args.monitoring_chart] if args.monitoring_chart else [])],
         )
-        custom_resource(
-            f"{name}-monitor",
-            monitor(spec, release=args.monitor_release, interval=args.scrape_interval),
-            after_crds,
-        )
+        scrape = monitor(spec, release=args.monitor_release, interval=args.scrape_interval)
+        if scrape is not None:
+            custom_resource(f"{name}-monitor", scrape, after_crds)
         for manifest in args.rules:
             custom_resource(f"{name}-rules-{manifest['metadata']['name']}", manifest, after_crds)
 

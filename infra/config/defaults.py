@@ -38,6 +38,7 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
         f"{_P}:aws": {"enabled": False},
         f"{_P}:cluster": {
             "name": "bh-local",
+            "flavor": "kind",
             "kubernetesVersion": "1.31",
             "namespace": "blue-harvest",
         },
@@ -47,7 +48,7 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "grouping": {"groupWait": "10s", "groupInterval": "1m", "repeatInterval": "1h"},
         },
         f"{_P}:metrics": _metrics("2d", "4GB", "5Gi", 1, 1, "100m", "512Mi", None),
-        f"{_P}:tracing": {"sampleRatio": 1.0, "storage": "memory"},
+        f"{_P}:tracing": {"sampleRatio": 1.0, "storage": "memory", "retentionDays": 3},
         f"{_P}:loki": {"retention": "24h", "storage": "filesystem"},
         f"{_P}:sentry": {"enabled": False, "tracesSampleRate": 1.0},
     },
@@ -55,6 +56,7 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
         f"{_P}:aws": {"enabled": True},
         f"{_P}:cluster": {
             "name": "bh-dev",
+            "flavor": "eks",
             "kubernetesVersion": "1.31",
             "namespace": "blue-harvest",
         },
@@ -64,7 +66,7 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "grouping": {"groupWait": "1m", "groupInterval": "10m", "repeatInterval": "12h"},
         },
         f"{_P}:metrics": _metrics("7d", "18GB", "20Gi", 1, 1, "250m", "1Gi", "2Gi"),
-        f"{_P}:tracing": {"sampleRatio": 1.0, "storage": "memory"},
+        f"{_P}:tracing": {"sampleRatio": 1.0, "storage": "memory", "retentionDays": 3},
         f"{_P}:loki": {"retention": "72h", "storage": "filesystem"},
         f"{_P}:sentry": {"enabled": False, "tracesSampleRate": 1.0},
     },
@@ -72,6 +74,7 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
         f"{_P}:aws": {"enabled": True},
         f"{_P}:cluster": {
             "name": "bh-staging",
+            "flavor": "eks",
             "kubernetesVersion": "1.31",
             "namespace": "blue-harvest",
         },
@@ -81,7 +84,7 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "grouping": {"groupWait": "30s", "groupInterval": "5m", "repeatInterval": "4h"},
         },
         f"{_P}:metrics": _metrics("15d", "45GB", "50Gi", 2, 2, "500m", "2Gi", "5Gi"),
-        f"{_P}:tracing": {"sampleRatio": 1.0, "storage": "memory"},
+        f"{_P}:tracing": {"sampleRatio": 1.0, "storage": "memory", "retentionDays": 7},
         f"{_P}:loki": {"retention": "168h", "storage": "filesystem"},
         f"{_P}:sentry": {"enabled": True, "tracesSampleRate": 1.0},
     },
@@ -89,6 +92,7 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
         f"{_P}:aws": {"enabled": True},
         f"{_P}:cluster": {
             "name": "bh-prod",
+            "flavor": "eks",
             "kubernetesVersion": "1.31",
             "namespace": "blue-harvest",
         },
@@ -98,9 +102,46 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "grouping": {"groupWait": "30s", "groupInterval": "5m", "repeatInterval": "1h"},
         },
         f"{_P}:metrics": _metrics("30d", "90GB", "100Gi", 2, 3, "1", "4Gi", "10Gi"),
-        f"{_P}:tracing": {"sampleRatio": 0.1, "storage": "elasticsearch"},
+        f"{_P}:tracing": {"sampleRatio": 0.1, "storage": "elasticsearch", "retentionDays": 14},
         f"{_P}:loki": {"retention": "720h", "storage": "s3"},
         f"{_P}:sentry": {"enabled": True, "tracesSampleRate": 0.1},
+    },
+}
+
+
+#: Each seed service's instrumentation, by service name, under what a stack file says about it.
+#: The seed (sections 2 and 5) gives the Express backend /metrics and /health, /health/ready,
+#: /health/startup; those are also the model's defaults for any other service. It defines
+#: none for the Next.js frontend: no metrics endpoint (no ServiceMonitor, no ServiceDown, not
+#: in the dashboards' $service) and no health route, so its probes are TCP connects to its port
+#: (the server accepts connections once `next start` is ready; an HTTP GET of `/` would render
+#: a page, and fail whenever the backend it calls fails). Timings are the seed's backend's.
+SERVICE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "frontend": {
+        "metrics": {"enabled": False},
+        "probes": {
+            "liveness": {
+                "type": "tcp",
+                "initialDelaySeconds": 30,
+                "periodSeconds": 10,
+                "timeoutSeconds": 5,
+                "failureThreshold": 3,
+            },
+            "readiness": {
+                "type": "tcp",
+                "initialDelaySeconds": 10,
+                "periodSeconds": 5,
+                "timeoutSeconds": 3,
+                "failureThreshold": 3,
+            },
+            "startup": {
+                "type": "tcp",
+                "initialDelaySeconds": 0,
+                "periodSeconds": 10,
+                "timeoutSeconds": 3,
+                "failureThreshold": 30,
+            },
+        },
     },
 }
 

@@ -7,8 +7,9 @@ Nested fields use camelCase aliases, as Pulumi's structured config does.
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -22,7 +23,18 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from infra.config.secrets import placeholder
+from infra.config.secrets import PLACEHOLDER_PREFIX, placeholder
+from infra.naming import (
+    iam_name_problem,
+    image_reference_problem,
+    irsa_role_name,
+    log_group_name,
+    log_group_problem,
+    log_writer_policy_name,
+    metric_namespace_problem,
+    namespace_problem,
+    s3_bucket_problem,
+)
 from infra.spec.images import pin_problem
 from infra.spec.probes import probe_problems
 
@@ -44,11 +56,13 @@ _K8S_VERSION = r"^1\.\d{2}$"
 _OIDC_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/.+$"
 _CHANNEL = r"^#[a-z0-9_-]+$"
 _DURATION = r"^([0-9]+(ms|s|m|h|d|w|y))+$"
-_URL = r"^https?://[^\s]+$"
+#: An http(s) URL whose authority carries no userinfo: a password never sits in a URL key.
+_URL = r"^https?://[^\s/?#@]+([/?#][^\s]*)?$"
 _HOSTPORT = r"^[A-Za-z0-9.-]+:[0-9]{1,5}$"
 _CPU = r"^([0-9]+m|[0-9]+(\.[0-9]+)?)$"
 _MEMORY = r"^[0-9]+(Ki|Mi|Gi|Ti)$"
 _SIZE = r"^[0-9]+(B|KB|MB|GB|TB|PB)$"
+_ACCOUNT_ID = r"^[0-9]{12}$"
 
 #: What each pattern means, for error messages a person can act on.
 PATTERN_HELP: dict[str, str] = {
@@ -59,11 +73,13 @@ PATTERN_HELP: dict[str, str] = {
     _OIDC_ARN: "an IAM OIDC provider ARN: arn:aws:iam::<account>:oidc-provider/<issuer>",
     _CHANNEL: "a Slack channel such as #bh-alerts",
     _DURATION: "a Prometheus duration such as 30s, 5m or 1h30m",
-    _URL: "an http(s) URL",
+    _URL: "an http(s) URL without credentials (no user:password@ before the host; keep"
+    " a password in its own secret key)",
     _HOSTPORT: "host:port",
     _CPU: "a CPU quantity such as 250m or 2",
     _MEMORY: "a binary quantity such as 512Mi or 50Gi",
     _SIZE: "a Prometheus size such as 45GB",
+    _ACCOUNT_ID: 'a 12-digit AWS account id, quoted ("012345678901")',
 }
 
 #: Service names the estate's own releases use in the cluster.
@@ -96,6 +112,9 @@ def _accept_secret(value: object, info: ValidationInfo) -> object:
                 "is a secret and must be stored encrypted (`pulumi config set --path --secret`);"
                 " plain text is accepted only in the local stack"
             )
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", value) and not re.match(_URL, value):
+            # A secret URL (webhook, heartbeat) meets the URL rule too; never echo it.
+            raise ValueError(f"must be {PATTERN_HELP[_URL]}")
     return value
 
 
@@ -103,8 +122,68 @@ def _accept_secret(value: object, info: ValidationInfo) -> object:
 Secret = Annotated[SecretStr, BeforeValidator(_accept_secret)]
 
 
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$")
+_ASSUME_ROLE_KEYS = frozenset(
+    {
+        "roleArn",
+        "sessionName",
+        "externalId",
+        "duration",
+        "policy",
+        "policyArns",
+        "sourceIdentity",
+        "tags",
+        "transitiveTagKeys",
+    }
+)
+
+
+def _accept_assume_roles(value: object, info: ValidationInfo) -> object:
+    """`aws:assumeRoles`: a list of {roleArn, sessionName, externalId, ...}, kept as secret JSON.
+
+    Offline the encrypted value is a placeholder; under the engine it arrives decrypted."""
+    if isinstance(value, SecureValue):
+        return placeholder(value.key)
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError("must be a list of {roleArn, sessionName, ...} (JSON)") from None
+    if not isinstance(value, list) or not value:
+        raise ValueError("must be a non-empty list of {roleArn, sessionName, externalId, ...}")
+    for i, role in enumerate(value):
+        if not isinstance(role, dict) or not isinstance(role.get("roleArn"), str):
+            raise ValueError(f"[{i}] must be a mapping with roleArn")
+        unknown = sorted(str(k) for k in role if k not in _ASSUME_ROLE_KEYS)
+        if unknown:
+            allowed = ", ".join(sorted(_ASSUME_ROLE_KEYS))
+            raise ValueError(f"[{i}] unknown key {unknown[0]}; allowed: {allowed}")
+        if not _ROLE_ARN.match(role["roleArn"]):
+            raise ValueError(
+                f"[{i}].roleArn must be an IAM role ARN: arn:aws:iam::<account>:role/<name>"
+            )
+    if not (info.context or {}).get("plaintext_secrets_ok", False):
+        raise ValueError(
+            "is a credential and must be stored encrypted (`pulumi config set --secret`)"
+        )
+    return SecretStr(json.dumps(value, sort_keys=True))
+
+
+#: `aws:assumeRoles`, as secret JSON text (or the offline placeholder).
+AssumeRoles = Annotated[SecretStr, BeforeValidator(_accept_assume_roles)]
+
+
+def assume_roles_value(roles: SecretStr) -> list[dict[str, Any]]:
+    """The provider's `assumeRoles` input: the decoded list, or (offline) one entry whose
+    roleArn is the placeholder, so the synth records that a secret reaches the provider."""
+    text = roles.get_secret_value()
+    if text.startswith(PLACEHOLDER_PREFIX):
+        return [{"roleArn": text}]
+    return list(json.loads(text))
+
+
 def _pinned_image(value: str) -> str:
-    problem = pin_problem(value)
+    problem = image_reference_problem(value) or pin_problem(value)
     if problem:
         raise ValueError(problem)
     return value
@@ -123,6 +202,23 @@ def _positive_duration(value: str) -> str:
     return value
 
 
+def _duration_seconds(value: str) -> float:
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    return sum(int(n) * units[u] for n, u in re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", value))
+
+
+def _at_least_a_minute(value: str) -> str:
+    if _duration_seconds(value) < 60:
+        raise ValueError(f"{value} is under 1m, the heartbeat route's group interval")
+    return value
+
+
+def _at_least_a_day(value: str) -> str:
+    if _duration_seconds(value) < 86400:
+        raise ValueError(f"{value} is under 24h: info notifications repeat at most daily")
+    return value
+
+
 def _alarm_period(value: int) -> int:
     if value not in (10, 30) and (value < 60 or value % 60):
         raise ValueError(f"{value} is not an alarm period; allowed: 10, 30 or a multiple of 60")
@@ -136,6 +232,8 @@ class _Model(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         hide_input_in_errors=True,
+        # Thresholds, ratios and rates are finite in every environment: never .nan or .inf.
+        allow_inf_nan=False,
     )
 
 
@@ -143,6 +241,12 @@ class AwsConfig(_Model):
     """Whether this stack has an AWS account (CloudWatch, KMS, IAM, SNS)."""
 
     enabled: bool = Field(description="Create the AWS resources (log groups, KMS, alarms, IAM).")
+
+
+#: eks: managed control plane, no controller-manager/scheduler/etcd metrics, kube-proxy on
+#: 127.0.0.1; kind: kubeadm defaults, the same four bound to 127.0.0.1; generic: a cluster whose
+#: control plane Prometheus can reach (everything scraped).
+ClusterFlavor = Literal["eks", "kind", "generic"]
 
 
 class ClusterConfig(_Model):
@@ -162,6 +266,10 @@ class ClusterConfig(_Model):
         default=None,
         pattern=_OIDC_ARN,
         description="The cluster's IAM OIDC provider; when set, service accounts get IRSA roles.",
+    )
+    flavor: ClusterFlavor = Field(
+        description="What kind of cluster: eks, kind or generic. It decides which control-plane"
+        " components Prometheus can scrape (infra/render/chart_facts.py)."
     )
 
     @property
@@ -201,14 +309,38 @@ class ResourcesConfig(_Model):
 
 
 class ProbeConfig(_Model):
-    """One HTTP probe, as Kubernetes takes it."""
+    """One probe, as Kubernetes takes it: an HTTP GET of `path`, or (type tcp, for a service
+    with no health endpoint) a TCP connect to the service's port."""
 
-    path: str = Field(pattern=r"^/[A-Za-z0-9/_.-]*$")
+    type: Literal["http", "tcp"] = Field(
+        default="http", description="http: GET `path`; tcp: the port accepts a connection."
+    )
+    path: str | None = Field(default=None, pattern=r"^/[A-Za-z0-9/_.-]*$")
     initial_delay_seconds: int = Field(ge=0, le=3600)
     period_seconds: int = Field(ge=1, le=3600)
     timeout_seconds: int = Field(ge=1, le=3600)
     failure_threshold: int = Field(ge=1, le=1000)
     success_threshold: int = Field(default=1, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def _path_matches_type(self) -> Self:
+        if self.type == "http" and self.path is None:
+            raise ValueError("an http probe needs a path (or use type: tcp)")
+        if self.type == "tcp" and self.path is not None:
+            raise ValueError("a tcp probe has no path (use type: http to GET one)")
+        return self
+
+
+class MetricsEndpointConfig(_Model):
+    """Whether a service serves Prometheus metrics, and where."""
+
+    enabled: bool = Field(
+        default=True, description="It serves metrics: a ServiceMonitor, ServiceDown, $service."
+    )
+    path: str = Field(default="/metrics", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    port: int | None = Field(
+        default=None, ge=1, le=65535, description="Defaults to the service's own port."
+    )
 
 
 class ProbesConfig(_Model):
@@ -257,6 +389,10 @@ class ServiceConfig(_Model):
         description="CloudWatch metric filters over this service's JSON logs.",
     )
     probes: ProbesConfig = ProbesConfig()
+    metrics: MetricsEndpointConfig = Field(
+        default=MetricsEndpointConfig(),
+        description="Its /metrics endpoint (default: the seed's backend's; off for frontend).",
+    )
     log_level: LogLevel | None = Field(
         default=None, description="LOG_LEVEL; default debug in local and dev, info elsewhere."
     )
@@ -346,17 +482,34 @@ class PagerDutyConfig(_Model):
         return self
 
 
-class SlackChannels(_Model):
-    critical: str = Field(default="#bh-incidents", pattern=_CHANNEL)
-    warning: str = Field(default="#bh-alerts", pattern=_CHANNEL)
-    info: str = Field(default="#bh-alerts-low", pattern=_CHANNEL)
+class SlackChannel(_Model):
+    """One Slack channel and the incoming webhook created for it.
+
+    A Slack incoming webhook posts to the one channel it was created for (Alertmanager's
+    `channel:` does not move it), so every channel needs its own webhook."""
+
+    channel: str = Field(pattern=_CHANNEL, description="The channel the webhook posts to.")
+    webhook_url: Secret = Field(description="Incoming-webhook URL created for this channel.")
 
 
 class SlackConfig(_Model):
-    """Slack incoming webhook for the team's channels."""
+    """Slack: a channel and its own webhook per severity, with no defaults (no stack inherits
+    another's channels)."""
 
-    webhook_url: Secret = Field(description="Slack incoming-webhook URL.")
-    channels: SlackChannels = SlackChannels()
+    critical: SlackChannel
+    warning: SlackChannel
+    info: SlackChannel
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_shared_webhook(cls, data: object) -> object:
+        if isinstance(data, dict) and ({"webhookUrl", "webhook_url", "channels"} & set(data)):
+            raise ValueError(
+                "one webhook posts to one channel: give slack.critical, slack.warning and"
+                " slack.info each a channel and its own webhookUrl (webhookUrl and channels"
+                " are gone)"
+            )
+        return data
 
 
 class EmailConfig(_Model):
@@ -384,6 +537,9 @@ class GroupingConfig(_Model):
     repeat_interval: Annotated[str, AfterValidator(_positive_duration)] = Field(
         default="4h", pattern=_DURATION
     )
+    info_repeat_interval: Annotated[str, AfterValidator(_at_least_a_day)] = Field(
+        default="24h", pattern=_DURATION, description="Info notifications repeat at most daily."
+    )
 
 
 class AlertOverride(_Model):
@@ -403,7 +559,11 @@ class AlertingConfig(_Model):
     slack: SlackConfig | None = None
     email: EmailConfig | None = None
     heartbeat_url: Secret | None = Field(
-        default=None, description="Dead man's switch URL that receives Watchdog; else null."
+        default=None,
+        description="Dead man's switch URL that receives Watchdog (required in staging, prod).",
+    )
+    heartbeat_interval: Annotated[str, AfterValidator(_at_least_a_minute)] = Field(
+        default="5m", pattern=_DURATION, description="How often Watchdog pings the heartbeat URL."
     )
     grouping: GroupingConfig = GroupingConfig()
     overrides: dict[str, AlertOverride] = Field(
@@ -437,6 +597,12 @@ class MetricsConfig(_Model):
     grafana_storage: str | None = Field(
         default=None, pattern=_MEMORY, description="Grafana persistence size; none disables it."
     )
+    prometheus_external_url: str | None = Field(
+        default=None, pattern=_URL, description="Where people reach Prometheus (alert links)."
+    )
+    alertmanager_external_url: str | None = Field(
+        default=None, pattern=_URL, description="Where people reach Alertmanager (silences)."
+    )
 
 
 class ExternalGrafana(_Model):
@@ -461,6 +627,12 @@ class TracingConfig(_Model):
     storage_url: str | None = Field(default=None, pattern=_URL)
     storage_username: str | None = None
     storage_password: Secret | None = None
+    retention_days: int = Field(
+        ge=1,
+        le=3650,
+        description="Days of trace indices kept in Elasticsearch/OpenSearch (the chart's"
+        " esIndexCleaner deletes older ones daily).",
+    )
 
 
 class LokiConfig(_Model):
@@ -489,18 +661,48 @@ class RumConfig(_Model):
     session_sample_rate: float = Field(default=1.0, ge=0, le=1)
 
 
+def _seed_service_defaults(value: object) -> object:
+    """Each service's instrumentation defaults by name (infra/config/defaults.py:
+    SERVICE_DEFAULTS), deep-merged under what the stack file says about it."""
+    from infra.config.defaults import SERVICE_DEFAULTS, merge
+
+    if not isinstance(value, dict):
+        return value
+    return {
+        name: merge(SERVICE_DEFAULTS[name], given)
+        if name in SERVICE_DEFAULTS and isinstance(given, dict)
+        else given
+        for name, given in value.items()
+    }
+
+
 class EstateConfig(BaseModel):
     """The whole estate's settings for one stack."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, hide_input_in_errors=True, allow_inf_nan=False
+    )
 
     environment: Environment = Field(alias=f"{PROJECT}:environment")
     aws_region: str | None = Field(default=None, alias="aws:region", pattern=_REGION)
     aws: AwsConfig = Field(alias=f"{PROJECT}:aws")
-    cluster: ClusterConfig = Field(alias=f"{PROJECT}:cluster")
-    services: dict[Annotated[str, Field(pattern=_DNS_LABEL)], ServiceConfig] = Field(
-        alias=f"{PROJECT}:services", min_length=1
+    aws_allowed_account_ids: tuple[Annotated[str, Field(pattern=_ACCOUNT_ID)], ...] | None = Field(
+        default=None,
+        alias="aws:allowedAccountIds",
+        min_length=1,
+        description="The only AWS accounts the provider may touch (required: staging, prod).",
     )
+    aws_profile: str | None = Field(
+        default=None, alias="aws:profile", pattern=r"^[A-Za-z0-9_.+@-]{1,128}$"
+    )
+    aws_assume_roles: AssumeRoles | None = Field(
+        default=None, alias="aws:assumeRoles", description="Roles the provider assumes (secret)."
+    )
+    cluster: ClusterConfig = Field(alias=f"{PROJECT}:cluster")
+    services: Annotated[
+        dict[Annotated[str, Field(pattern=_DNS_LABEL)], ServiceConfig],
+        BeforeValidator(_seed_service_defaults),
+    ] = Field(alias=f"{PROJECT}:services", min_length=1)
     logs: LogsConfig = Field(alias=f"{PROJECT}:logs")
     alerting: AlertingConfig = Field(default=AlertingConfig(), alias=f"{PROJECT}:alerting")
     metrics: MetricsConfig = Field(alias=f"{PROJECT}:metrics")
@@ -535,6 +737,8 @@ class EstateConfig(BaseModel):
                     f"must be false in {self.environment}: only staging and prod page the on-call",
                 )
             )
+        if self.environment in ("staging", "prod"):
+            problems += self._watched_from_outside()
         if self.alerting.page_on_call and self.alerting.pagerduty is None:
             problems.append(
                 (
@@ -553,6 +757,8 @@ class EstateConfig(BaseModel):
                     (f"{PROJECT}:metrics.alertmanagerReplicas", "must be at least 3 in prod (HA)")
                 )
         problems += self._workload_problems()
+        problems += self._guardrail_problems()
+        problems += self._cloud_name_problems()
         size, volume = _bytes(self.metrics.retention_size), _bytes(self.metrics.storage)
         if size > volume * 0.9:
             problems.append(
@@ -587,6 +793,31 @@ class EstateConfig(BaseModel):
             raise CrossFieldError(problems)
         return self
 
+    def _watched_from_outside(self) -> list[tuple[str, str]]:
+        """Staging and prod: a dead man's switch, and links people can open."""
+        problems: list[tuple[str, str]] = []
+        env = self.environment
+        if self.alerting.heartbeat_url is None:
+            problems.append(
+                (
+                    f"{PROJECT}:alerting.heartbeatUrl",
+                    f"is required in {env}: the dead man's switch that notices when Prometheus"
+                    " or Alertmanager dies (set it with `pulumi config set --secret`)",
+                )
+            )
+        for key, value in (
+            ("prometheusExternalUrl", self.metrics.prometheus_external_url),
+            ("alertmanagerExternalUrl", self.metrics.alertmanager_external_url),
+        ):
+            if value is None:
+                problems.append(
+                    (
+                        f"{PROJECT}:metrics.{key}",
+                        f"is required in {env}: alert and silence links must open",
+                    )
+                )
+        return problems
+
     def _naming_problems(self) -> list[tuple[str, str]]:
         """Names that would collide in the cluster or exceed AWS limits at `pulumi up`."""
         problems: list[tuple[str, str]] = []
@@ -617,13 +848,102 @@ class EstateConfig(BaseModel):
                 problems.append(
                     (f"{PROJECT}:services.{name}", f"{name!r} is taken by the estate's own charts")
                 )
-            role = f"blue-harvest-{self.environment}-{name}"
-            if len(role) > 64:
+            if self.aws.enabled:
+                role = iam_name_problem(irsa_role_name(self.environment, name))
+                policy = iam_name_problem(
+                    log_writer_policy_name(self.environment, name), "policy", 128
+                )
+                for problem in (role, policy):
+                    if problem:
+                        problems.append((f"{PROJECT}:services.{name}", problem))
+        return problems
+
+    def _cloud_name_problems(self) -> list[tuple[str, str]]:
+        """Names AWS and Kubernetes would refuse at `pulumi up`, checked with the builders the
+        program uses (infra.naming)."""
+        problems: list[tuple[str, str]] = []
+        for key, ns in (
+            ("cluster.namespace", self.cluster.namespace),
+            ("cluster.observabilityNamespace", self.cluster.observability_namespace),
+            ("metrics.namespace", self.metrics.namespace),
+        ):
+            if problem := namespace_problem(ns):
+                problems.append((f"{PROJECT}:{key}", problem))
+        if self.aws.enabled:
+            for name in sorted(self.services):
+                group = log_group_name(self.logs.group_prefix, name)
+                if problem := log_group_problem(group):
+                    problems.append((f"{PROJECT}:logs.groupPrefix", f"{problem} ({name})"))
+            if problem := metric_namespace_problem(self.metric_namespace):
+                problems.append((f"{PROJECT}:logs.metricNamespace", problem))
+        if self.loki.bucket is not None and (problem := s3_bucket_problem(self.loki.bucket)):
+            problems.append((f"{PROJECT}:loki.bucket", problem))
+        return problems
+
+    def _guardrail_problems(self) -> list[tuple[str, str]]:
+        """What no stack file can switch off (docs/configuration.md, "Guardrails")."""
+        problems: list[tuple[str, str]] = []
+        env, alerting = self.environment, self.alerting
+        if env in ("staging", "prod") and not self.aws_allowed_account_ids:
+            problems.append(
+                (
+                    "aws:allowedAccountIds",
+                    f"is required in {env}: the AWS provider refuses any other account, so a"
+                    " wrong profile cannot deploy into the wrong account",
+                )
+            )
+        if alerting.page_on_call:
+            problems += self._paging_problems()
+        if env != "prod":
+            return problems
+        if not self.aws.enabled:
+            problems.append((f"{PROJECT}:aws.enabled", "must be true in prod"))
+        if self.logs.retention_days == 0 or self.logs.retention_days < 30:
+            problems.append(
+                (
+                    f"{PROJECT}:logs.retentionDays",
+                    f"{self.logs.retention_days} is below prod's floor: at least 30 days",
+                )
+            )
+        if alerting.email is not None and not alerting.email.require_tls:
+            problems.append(
+                (f"{PROJECT}:alerting.email.requireTls", "must be true in prod: SMTP uses TLS")
+            )
+        t = self.tracing
+        if t.enabled and t.storage_url is not None and not t.storage_url.startswith("https://"):
+            problems.append(
+                (
+                    f"{PROJECT}:tracing.storageUrl",
+                    "must be https:// in prod: the trace store uses TLS",
+                )
+            )
+        pagerduty = alerting.pagerduty
+        if pagerduty is not None and not _PAGERDUTY_URL.match(pagerduty.url):
+            problems.append(
+                (
+                    f"{PROJECT}:alerting.pagerduty.url",
+                    "must be a PagerDuty Events API URL (https://events.pagerduty.com/...) in"
+                    " prod: pages must reach PagerDuty",
+                )
+            )
+        return problems
+
+    def _paging_problems(self) -> list[tuple[str, str]]:
+        """Where critical alerts page, notifications leave in minutes and repeat daily at least
+        (the critical alerts' own `for` limit is checked in `infra.program.plan`)."""
+        problems: list[tuple[str, str]] = []
+        grouping = self.alerting.grouping
+        for key, value, limit in (
+            ("groupWait", grouping.group_wait, "5m"),
+            ("groupInterval", grouping.group_interval, "30m"),
+            ("repeatInterval", grouping.repeat_interval, "24h"),
+        ):
+            if duration_seconds(value) > duration_seconds(limit):
                 problems.append(
                     (
-                        f"{PROJECT}:services.{name}",
-                        f"the IAM role name {role!r} would be {len(role)} characters;"
-                        " AWS allows 64",
+                        f"{PROJECT}:alerting.grouping.{key}",
+                        f"{value} is above {limit}: the paging route must reach the on-call"
+                        f" within {limit}",
                     )
                 )
         return problems
@@ -684,6 +1004,26 @@ class EstateConfig(BaseModel):
 
     def service_account(self, service: str) -> str:
         return self.services[service].service_account or service
+
+    @property
+    def scraped_services(self) -> tuple[str, ...]:
+        """Services that serve metrics (a ServiceMonitor, ServiceDown, `$service`), sorted."""
+        return tuple(sorted(n for n, s in self.services.items() if s.metrics.enabled))
+
+
+#: The longest `for` a critical (paging) alert may have.
+CRITICAL_FOR_MAX_SECONDS = 3600
+_PAGERDUTY_URL = re.compile(r"^https://events(\.[a-z]{2})?\.pagerduty\.com/")
+_DURATION_SECONDS = {
+    "ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000,
+}  # fmt: skip
+
+
+def duration_seconds(value: str) -> float:
+    """A Prometheus duration (`30s`, `1h30m`, `520w`) in seconds."""
+    return sum(
+        int(n) * _DURATION_SECONDS[u] for n, u in re.findall(r"([0-9]+)(ms|s|m|h|d|w|y)", value)
+    )
 
 
 _UNITS = {

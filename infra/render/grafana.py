@@ -44,8 +44,13 @@ def endpoints(config: EstateConfig) -> Endpoints:
 def datasources(config: EstateConfig) -> list[dict[str, Any]]:
     """Every data source the dashboards (and Explore) use, with the stable UIDs.
 
-    Loki and Jaeger only when deployed (their panels exist only then); CloudWatch only with
-    AWS (Grafana reads it with its pod's credentials: an IRSA role, `authType: default`).
+    Loki and Jaeger only when deployed (their panels exist only then). There is no CloudWatch
+    data source: no dashboard reads it, and a data source Grafana has no credentials for only
+    fails in Explore. The logs it would show are in Loki too (Alloy ships the same container
+    output); CloudWatch's own views (Logs Insights saved queries, the alarms) stay in the AWS
+    console, where the seed's queries are saved. Adding it back means an IRSA role for Grafana's
+    service account with cloudwatch:GetMetricData/ListMetrics and logs:StartQuery/
+    GetQueryResults on the estate's log groups, not a data source alone.
     """
     ep = endpoints(config)
     logs, traces = config.loki.enabled, config.tracing.enabled
@@ -123,18 +128,6 @@ def datasources(config: EstateConfig) -> list[dict[str, Any]]:
                 "isDefault": False,
                 "editable": False,
                 "jsonData": jaeger_json,
-            }
-        )
-    if config.aws.enabled:
-        sources.append(
-            {
-                "name": "CloudWatch",
-                "type": "cloudwatch",
-                "uid": DATASOURCE_UIDS["cloudwatch"],
-                "access": "proxy",
-                "isDefault": False,
-                "editable": False,
-                "jsonData": {"authType": "default", "defaultRegion": config.aws_region},
             }
         )
     return sources

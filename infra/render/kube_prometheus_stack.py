@@ -10,6 +10,7 @@ from typing import Any
 
 from infra.config import EstateConfig
 from infra.config.defaults import merge
+from infra.render.chart_facts import UNREACHABLE_JOBS, rule_groups_of_jobs, unreachable_components
 from infra.render.grafana import chart_values
 
 #: Fixed release name: PrometheusRules and ServiceMonitors select on `release: <name>`.
@@ -34,6 +35,20 @@ def _volume(size: str, storage_class: str | None) -> dict[str, Any]:
     if storage_class:
         spec["storageClassName"] = storage_class
     return {"volumeClaimTemplate": {"spec": spec}}
+
+
+def flavor_values(config: EstateConfig) -> dict[str, Any]:
+    """What the cluster's flavor cannot scrape, switched off: the components' ServiceMonitors
+    and the default rule groups that select their jobs (infra/render/chart_facts.py), so that
+    no `absent(up{job=...})` rule pages forever on a job that can never exist."""
+    flavor = config.cluster.flavor
+    unreachable = UNREACHABLE_JOBS[flavor]
+    rules: dict[str, bool] = {"general": False}
+    rules.update(dict.fromkeys(rule_groups_of_jobs(unreachable), False))
+    out: dict[str, Any] = {"defaultRules": {"create": True, "rules": rules}}
+    for component in unreachable_components(flavor):
+        out[component] = {"enabled": False}
+    return out
 
 
 def values(config: EstateConfig, alertmanager_config: dict[str, Any]) -> dict[str, Any]:
@@ -91,6 +106,8 @@ def values(config: EstateConfig, alertmanager_config: dict[str, Any]) -> dict[st
                 "serviceMonitorSelectorNilUsesHelmValues": True,
                 "podMonitorSelectorNilUsesHelmValues": True,
                 **({"podAntiAffinity": "hard"} if ha else {}),
+                # Links in alerts (generatorURL) and the UI resolve to where people reach it.
+                **({"externalUrl": m.prometheus_external_url} if m.prometheus_external_url else {}),
             },
         },
         "alertmanager": {
@@ -103,12 +120,19 @@ def values(config: EstateConfig, alertmanager_config: dict[str, Any]) -> dict[st
                 "storage": _volume(m.alertmanager_storage, m.storage_class),
                 "resources": _SMALL,
                 **({"podAntiAffinity": "hard"} if ha else {}),
+                # Notification links (silences, the alert list) resolve to where people reach it.
+                **(
+                    {"externalUrl": m.alertmanager_external_url}
+                    if m.alertmanager_external_url
+                    else {}
+                ),
             },
         },
         "grafana": merge(grafana, chart_values(config)),
-        # The chart's cluster rules stay; its `general` group is off because alerts/platform.py
-        # owns Watchdog (one heartbeat, routed by name) and nothing here uses InfoInhibitor.
-        "defaultRules": {"create": True, "rules": {"general": False}},
+        # The chart's cluster rules stay, less what the cluster's flavor cannot scrape
+        # (flavor_values); its `general` group is off because alerts/platform.py owns Watchdog
+        # (one heartbeat, routed by name) and nothing here uses InfoInhibitor.
         "kubeStateMetrics": {"enabled": True},
         "nodeExporter": {"enabled": True},
+        **flavor_values(config),
     }

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from infra.config.model import PROJECT, EstateConfig
 from infra.render.aws import PolicyDocument
+from infra.render.kube_prometheus_stack import RELEASE_NAME
 from infra.spec.workloads import endpoints
 
 LOKI_RELEASE = "loki"
@@ -89,6 +90,8 @@ class LokiPlan:
     protect: bool = False
     volume_size: str = "10Gi"
     tags: dict[str, str] = field(default_factory=dict)
+    #: How often Prometheus scrapes Loki's and Alloy's own metrics (metrics.scrapeInterval).
+    scrape_interval: str = "30s"
 
     @property
     def production_like(self) -> bool:
@@ -111,6 +114,7 @@ def loki_plan(config: EstateConfig) -> LokiPlan:
         protect=config.logs.protect,
         volume_size="50Gi" if config.environment in ("staging", "prod") else "10Gi",
         tags={"project": PROJECT, "environment": config.environment, "component": "loki"},
+        scrape_interval=config.metrics.scrape_interval,
     )
 
 
@@ -217,6 +221,19 @@ def loki_values(
         "lokiCanary": {"enabled": False},
         "test": {"enabled": False},
         "serviceAccount": service_account,
+        # Meta-monitoring: the chart's ServiceMonitor (push errors, discarded samples), selected
+        # by kube-prometheus-stack's release label; no Grafana Agent or self-monitoring CRDs.
+        "monitoring": {
+            "serviceMonitor": {
+                "enabled": True,
+                "labels": {"release": RELEASE_NAME},
+                "interval": plan.scrape_interval,
+                "metricsInstance": {"enabled": False},
+            },
+            "selfMonitoring": {"enabled": False, "grafanaAgent": {"installOperator": False}},
+            "dashboards": {"enabled": False},
+            "rules": {"enabled": False},
+        },
     }
 
 
@@ -312,4 +329,10 @@ def alloy_values(plan: LokiPlan) -> dict[str, Any]:
             "resources": _ALLOY_RESOURCES,
         },
         "service": {"enabled": True, "type": "ClusterIP"},
+        # Meta-monitoring: Alloy's own metrics (component health, loki.write drops).
+        "serviceMonitor": {
+            "enabled": True,
+            "additionalLabels": {"release": RELEASE_NAME},
+            "interval": plan.scrape_interval,
+        },
     }

@@ -6,10 +6,16 @@ from typing import Any
 
 
 def service_monitor(
-    *, service: str, namespace: str, release: str, interval: str, port: str = "http"
+    *,
+    service: str,
+    namespace: str,
+    release: str,
+    interval: str,
+    port: str = "http",
+    path: str = "/metrics",
 ) -> dict[str, Any]:
     """A ServiceMonitor that kube-prometheus-stack selects (label `release: <release>`) and
-    that scrapes `service`'s Service port `port` at /metrics, with `job=<service>`."""
+    that scrapes `service`'s Service port `port` at `path`, with `job=<service>`."""
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
@@ -25,7 +31,7 @@ def service_monitor(
             "endpoints": [
                 {
                     "port": port,
-                    "path": "/metrics",
+                    "path": path,
                     "interval": interval,
                     "scheme": "http",
                     "honorLabels": False,

@@ -20,6 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config.model import EstateConfig
+from infra.render.kube_prometheus_stack import RELEASE_NAME
+from infra.render.monitors import service_monitor
 from infra.spec.workloads import endpoints
 
 COLLECTOR_RELEASE = "otel-collector"
@@ -43,6 +45,10 @@ OTLP_GRPC_PORT = 4317
 OTLP_HTTP_PORT = 4318
 JAEGER_THRIFT_HTTP_PORT = 14268
 JAEGER_UI_PORT = 16686
+#: Internal telemetry (the collector's and Jaeger v2's own `otelcol_*` metrics).
+TELEMETRY_PORT = 8888
+#: The jaeger chart's Service port for TELEMETRY_PORT.
+JAEGER_METRICS_PORT_NAME = "internal-metrics"
 
 _RESOURCES: dict[bool, dict[str, dict[str, str]]] = {
     False: {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
@@ -100,7 +106,25 @@ def collector_config(config: EstateConfig) -> dict[str, Any]:
                     "processors": ["memory_limiter", "probabilistic_sampler", "batch"],
                     "exporters": ["otlp"],
                 }
-            }
+            },
+            # The collector's own metrics (refused spans, failed sends) on the `metrics` port,
+            # which the chart's ServiceMonitor scrapes.
+            "telemetry": {
+                "metrics": {
+                    "readers": [
+                        {
+                            "pull": {
+                                "exporter": {
+                                    "prometheus": {
+                                        "host": "${env:MY_POD_IP}",
+                                        "port": TELEMETRY_PORT,
+                                    }
+                                }
+                            }
+                        }
+                    ]
+                }
+            },
         },
     }
 
@@ -120,6 +144,7 @@ def collector_values(config: EstateConfig) -> dict[str, Any]:
             "otlp": {"enabled": True},
             "otlp-http": {"enabled": True},
             "jaeger-thrift": {"enabled": True},
+            "metrics": {"enabled": True},
             # Receivers nobody sends to stay closed on the Service.
             "jaeger-compact": {"enabled": False},
             "jaeger-grpc": {"enabled": False},
@@ -128,6 +153,12 @@ def collector_values(config: EstateConfig) -> dict[str, Any]:
         "service": {"type": "ClusterIP"},
         "ingress": {"enabled": False},
         "podDisruptionBudget": {"enabled": prod_like, "maxUnavailable": 1},
+        # Meta-monitoring: kube-prometheus-stack selects it by its release label.
+        "serviceMonitor": {
+            "enabled": True,
+            "extraLabels": {"release": RELEASE_NAME},
+            "metricsEndpoints": [{"port": "metrics", "interval": config.metrics.scrape_interval}],
+        },
     }
 
 
@@ -166,7 +197,13 @@ def jaeger_config(config: EstateConfig) -> dict[str, Any]:
                 "metrics": {
                     "level": "detailed",
                     "readers": [
-                        {"pull": {"exporter": {"prometheus": {"host": "0.0.0.0", "port": 8888}}}}
+                        {
+                            "pull": {
+                                "exporter": {
+                                    "prometheus": {"host": "0.0.0.0", "port": TELEMETRY_PORT}
+                                }
+                            }
+                        }
                     ],
                 },
             },
@@ -199,21 +236,75 @@ def needs_storage_secret(config: EstateConfig) -> bool:
     return t.storage != "memory" and bool(t.storage_username) and t.storage_password is not None
 
 
+def _password_env(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "valueFrom": {
+            "secretKeyRef": {"name": JAEGER_STORAGE_SECRET, "key": JAEGER_STORAGE_SECRET_KEY}
+        },
+    }
+
+
+def jaeger_monitor(config: EstateConfig) -> dict[str, Any]:
+    """The ServiceMonitor of Jaeger's own metrics (the jaeger chart 4.x ships none): its
+    `internal-metrics` Service port, job `jaeger`."""
+    manifest = service_monitor(
+        service=JAEGER_RELEASE,
+        namespace=config.cluster.observability_namespace,
+        release=RELEASE_NAME,
+        interval=config.metrics.scrape_interval,
+        port=JAEGER_METRICS_PORT_NAME,
+    )
+    # The chart labels its Services app.kubernetes.io/{name,instance}: jaeger, and the
+    # all-in-one one app.kubernetes.io/component: all-in-one.
+    manifest["spec"]["selector"] = {
+        "matchLabels": {
+            "app.kubernetes.io/instance": JAEGER_RELEASE,
+            "app.kubernetes.io/component": "all-in-one",
+        }
+    }
+    return manifest
+
+
+def index_cleaner(config: EstateConfig) -> dict[str, Any]:
+    """The chart's esIndexCleaner: a daily CronJob deleting the daily trace indices older than
+    `tracing.retentionDays` (Jaeger's Elasticsearch/OpenSearch storage never deletes any).
+
+    The chart passes `numberOfDays` and `storage.elasticsearch.url` as the cleaner's arguments;
+    the index prefix and credentials go in as flags and env (the password from the Secret, never
+    in values). `storage.type` is left alone: with `elasticsearch` there the chart would write
+    its own ES_PASSWORD value into the CronJob."""
+    t = config.tracing
+    if t.storage == "memory":
+        return {"enabled": False}
+    env: list[dict[str, Any]] = []
+    if t.storage_username:
+        env.append({"name": "ES_USERNAME", "value": t.storage_username})
+    if needs_storage_secret(config):
+        env.append(_password_env("ES_PASSWORD"))
+    return {
+        "enabled": True,
+        "numberOfDays": t.retention_days,
+        "schedule": "55 23 * * *",
+        "cmdlineParams": {"index-prefix": f"blue-harvest-{config.environment}"},
+        "extraEnv": env,
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+
+
 def jaeger_values(config: EstateConfig) -> dict[str, Any]:
     """Values for the jaeger chart (release `jaeger`): no secret value, only a secretKeyRef."""
     extra_env: list[dict[str, Any]] = []
     if needs_storage_secret(config):
-        extra_env.append(
-            {
-                "name": _PASSWORD_ENV,
-                "valueFrom": {
-                    "secretKeyRef": {
-                        "name": JAEGER_STORAGE_SECRET,
-                        "key": JAEGER_STORAGE_SECRET_KEY,
-                    }
-                },
-            }
-        )
+        extra_env.append(_password_env(_PASSWORD_ENV))
+    cleaner = index_cleaner(config)
+    storage: dict[str, Any] = {}
+    if cleaner["enabled"]:
+        storage = {"storage": {"elasticsearch": {"url": config.tracing.storage_url}}}
     return {
         "fullnameOverride": JAEGER_RELEASE,
         "userconfig": jaeger_config(config),
@@ -230,4 +321,8 @@ def jaeger_values(config: EstateConfig) -> dict[str, Any]:
                 "capabilities": {"drop": ["ALL"]},
             },
         },
+        "esIndexCleaner": cleaner,
+        **storage,
+        # Jaeger's own metrics: the chart has no ServiceMonitor of its own for v2.
+        "extraObjects": [jaeger_monitor(config)],
     }

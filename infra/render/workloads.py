@@ -1,8 +1,10 @@
 """Kubernetes manifests for an observed workload, as plain dicts (pure; no Pulumi).
 
-A Deployment with the seed's three probes, a Service with the named port the ServiceMonitor
-scrapes, its ServiceAccount (IRSA-annotated when a role is given), a PodDisruptionBudget and
-the ServiceMonitor itself. The restricted Pod Security Standard holds for every pod here.
+A Deployment with the service's three probes (HTTP health routes, or TCP connects for a
+service without any), a Service with the named port(s) the ServiceMonitor scrapes, its
+ServiceAccount (IRSA-annotated when a role is given), a PodDisruptionBudget and, for a service
+that serves metrics, the ServiceMonitor itself. The restricted Pod Security Standard holds for
+every pod here.
 """
 
 from __future__ import annotations
@@ -34,11 +36,16 @@ def _volume_name(path: str) -> str:
 def deployment(spec: WorkloadSpec) -> dict[str, Any]:
     """The workload's Deployment. Rolling updates never take a ready pod away first."""
     probes = spec.probes
+    ports = [{"name": PORT_NAME, "containerPort": spec.port, "protocol": "TCP"}]
+    if spec.metrics is not None and spec.metrics.port_name != PORT_NAME:
+        ports.append(
+            {"name": spec.metrics.port_name, "containerPort": spec.metrics.port, "protocol": "TCP"}
+        )
     container: dict[str, Any] = {
         "name": spec.service,
         "image": spec.image,
         "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": PORT_NAME, "containerPort": spec.port, "protocol": "TCP"}],
+        "ports": ports,
         "env": [var.as_k8s() for var in spec.env],
         "resources": spec.resources,
         "livenessProbe": probe_dict(probes.liveness, PORT_NAME),
@@ -87,7 +94,10 @@ def deployment(spec: WorkloadSpec) -> dict[str, Any]:
 
 
 def service(spec: WorkloadSpec) -> dict[str, Any]:
-    """ClusterIP Service; the port is named so the ServiceMonitor can select it by name."""
+    """ClusterIP Service; ports are named so the ServiceMonitor can select them by name."""
+    ports = [(PORT_NAME, spec.port)]
+    if spec.metrics is not None and spec.metrics.port_name != PORT_NAME:
+        ports.append((spec.metrics.port_name, spec.metrics.port))
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -97,12 +107,13 @@ def service(spec: WorkloadSpec) -> dict[str, Any]:
             "selector": spec.selector,
             "ports": [
                 {
-                    "name": PORT_NAME,
-                    "port": spec.port,
-                    "targetPort": PORT_NAME,
+                    "name": name,
+                    "port": port,
+                    "targetPort": name,
                     "protocol": "TCP",
                     "appProtocol": "http",
                 }
+                for name, port in ports
             ],
         },
     }
@@ -134,14 +145,18 @@ def pod_disruption_budget(spec: WorkloadSpec) -> dict[str, Any]:
     }
 
 
-def monitor(spec: WorkloadSpec, *, release: str, interval: str) -> dict[str, Any]:
-    """The ServiceMonitor kube-prometheus-stack selects (label ``release: <release>``)."""
+def monitor(spec: WorkloadSpec, *, release: str, interval: str) -> dict[str, Any] | None:
+    """The ServiceMonitor kube-prometheus-stack selects (label ``release: <release>``), or
+    None for a service that serves no metrics (no target, so no ServiceDown to page)."""
+    if spec.metrics is None:
+        return None
     manifest = service_monitor(
         service=spec.service,
         namespace=spec.namespace,
         release=release,
         interval=interval,
-        port=PORT_NAME,
+        port=spec.metrics.port_name,
+        path=spec.metrics.path,
     )
     manifest["metadata"]["labels"] = {**spec.labels, **manifest["metadata"]["labels"]}
     return manifest

@@ -47,5 +47,4 @@ DATASOURCE_UIDS = {
     "alertmanager": "bh-alertmanager",
     "loki": "bh-loki",
     "jaeger": "bh-jaeger",
-    "cloudwatch": "bh-cloudwatch",
 }

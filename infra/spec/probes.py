@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from infra.config.model import ProbeConfig, ProbesConfig
 
 ProbeKind = Literal["liveness", "readiness", "startup"]
+#: http: GET a health route; tcp: the container port accepts a connection (a service with no
+#: health route, such as the seed's Next.js frontend).
+ProbeType = Literal["http", "tcp"]
 
 #: Stack-file (camelCase) names of the probe fields, for keys a user can type.
 _FIELD = {
@@ -47,7 +50,9 @@ class ProbeLike(Protocol):
     """What a probe needs to say: ProbeConfig and ProbeSpec both have these."""
 
     @property
-    def path(self) -> str: ...
+    def type(self) -> ProbeType: ...
+    @property
+    def path(self) -> str | None: ...
     @property
     def initial_delay_seconds(self) -> int: ...
     @property
@@ -147,17 +152,20 @@ def probe_problems(probes: ProbesConfig, boot_seconds: int) -> list[tuple[str, s
 
 @dataclass(frozen=True)
 class ProbeSpec:
-    """One HTTP probe that already satisfies rules 1 and 2 (construction raises ProbeError)."""
+    """One probe that already satisfies rules 1 and 2 (construction raises ProbeError)."""
 
     kind: ProbeKind
-    path: str
+    path: str | None
     initial_delay_seconds: int
     period_seconds: int
     timeout_seconds: int
     failure_threshold: int
     success_threshold: int = 1
+    type: ProbeType = "http"
 
     def __post_init__(self) -> None:
+        if (self.type == "http") != (self.path is not None):
+            raise ValueError(f"the {self.kind} probe: an http probe has a path, a tcp one none")
         problems = field_problems(self.kind, self)
         if problems:
             raise ProbeError(problems)
@@ -166,6 +174,7 @@ class ProbeSpec:
     def from_config(cls, kind: ProbeKind, probe: ProbeConfig) -> ProbeSpec:
         return cls(
             kind=kind,
+            type=probe.type,
             path=probe.path,
             initial_delay_seconds=probe.initial_delay_seconds,
             period_seconds=probe.period_seconds,
@@ -215,9 +224,15 @@ class ProbesSpec:
 
 
 def probe_dict(probe: ProbeLike, port_name: str) -> dict[str, Any]:
-    """The Kubernetes probe: an HTTP GET of `probe.path` on the named container port."""
+    """The Kubernetes probe: an HTTP GET of `probe.path` on the named container port, or a TCP
+    connect to that port."""
+    action: dict[str, Any] = (
+        {"httpGet": {"path": probe.path, "port": port_name, "scheme": "HTTP"}}
+        if probe.type == "http"
+        else {"tcpSocket": {"port": port_name}}
+    )
     return {
-        "httpGet": {"path": probe.path, "port": port_name, "scheme": "HTTP"},
+        **action,
         "initialDelaySeconds": probe.initial_delay_seconds,
         "periodSeconds": probe.period_seconds,
         "timeoutSeconds": probe.timeout_seconds,

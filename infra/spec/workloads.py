@@ -19,6 +19,8 @@ from infra.spec.probes import ProbeError, ProbesSpec
 PART_OF = "blue-harvest"
 #: Container port name; the ServiceMonitor (infra.render.monitors) scrapes the port by name.
 PORT_NAME = "http"
+#: Name of a separate metrics port, when a service serves metrics on a port of its own.
+METRICS_PORT_NAME = "metrics"
 #: Secret (one per workload namespace, written by ErrorTracking) holding the Sentry DSN.
 SENTRY_SECRET_NAME = "sentry-dsn"
 SENTRY_SECRET_KEY = "dsn"
@@ -85,6 +87,15 @@ class EnvVar:
 
 
 @dataclass(frozen=True)
+class MetricsEndpoint:
+    """Where Prometheus scrapes a service: a path on a named container port."""
+
+    path: str
+    port: int
+    port_name: str
+
+
+@dataclass(frozen=True)
 class WorkloadSpec:
     """Everything the workload's manifests say, decided and checked."""
 
@@ -101,6 +112,8 @@ class WorkloadSpec:
     env: tuple[EnvVar, ...]
     writable_paths: tuple[str, ...]
     labels: dict[str, str] = field(default_factory=dict)
+    #: None: the service serves no metrics, so it gets no ServiceMonitor.
+    metrics: MetricsEndpoint | None = None
 
     @property
     def selector(self) -> dict[str, str]:
@@ -209,6 +222,14 @@ def workload_spec(config: EstateConfig, service: str) -> WorkloadSpec:
         ) from None
     version = image_version(svc.image)
     resources = svc.resources or DEFAULT_RESOURCES[config.environment]
+    metrics: MetricsEndpoint | None = None
+    if svc.metrics.enabled:
+        port = svc.metrics.port or svc.port
+        metrics = MetricsEndpoint(
+            path=svc.metrics.path,
+            port=port,
+            port_name=PORT_NAME if port == svc.port else METRICS_PORT_NAME,
+        )
     return WorkloadSpec(
         service=service,
         environment=config.environment,
@@ -222,6 +243,7 @@ def workload_spec(config: EstateConfig, service: str) -> WorkloadSpec:
         resources=resources.as_k8s(),
         env=_env(config, service, version),
         writable_paths=WRITABLE_PATHS.get(service, DEFAULT_WRITABLE_PATHS),
+        metrics=metrics,
         labels={
             "app.kubernetes.io/name": service,
             "app.kubernetes.io/part-of": PART_OF,

@@ -58,11 +58,12 @@ def test_prometheus_is_the_one_default_and_knows_the_scrape_interval() -> None:
     assert _by_type(sources)["prometheus"]["jsonData"]["timeInterval"] == "15s"
 
 
-def test_cloudwatch_only_with_aws_in_the_stack_region() -> None:
-    assert "cloudwatch" not in _by_type(datasources(stack_config("local")))
-    config = make_config("dev", extra={"aws:region": "eu-west-1"})
-    cloudwatch = _by_type(datasources(config))["cloudwatch"]
-    assert cloudwatch["jsonData"] == {"authType": "default", "defaultRegion": "eu-west-1"}
+def test_no_cloudwatch_data_source_grafana_has_no_credentials_for() -> None:
+    """No dashboard reads CloudWatch, and Grafana has no IRSA role for it: no data source that
+    would only fail (docs/architecture.md, choices)."""
+    for environment in ("local", "dev", "staging", "prod"):
+        assert "cloudwatch" not in _by_type(datasources(make_config(environment)))
+    assert "cloudwatch" not in DATASOURCE_UIDS
 
 
 def test_loki_and_jaeger_only_when_deployed_and_linked_to_each_other() -> None:
@@ -77,7 +78,7 @@ def test_loki_and_jaeger_only_when_deployed_and_linked_to_each_other() -> None:
     assert "$${__trace.traceId}" in logs_link["query"]
 
     neither = make_config("dev", loki={"enabled": False}, tracing={"enabled": False})
-    assert set(_by_type(datasources(neither))) == {"prometheus", "alertmanager", "cloudwatch"}
+    assert set(_by_type(datasources(neither))) == {"prometheus", "alertmanager"}
     only_loki = _by_type(datasources(make_config("dev", tracing={"enabled": False})))
     assert "derivedFields" not in only_loki["loki"]["jsonData"]
 

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from infra.render.chart_facts import (
+    COMPONENT_OF_JOB,
+    RULE_GROUPS,
+    UNREACHABLE_JOBS,
+    enabled_rule_groups,
+)
 from infra.render.kube_prometheus_stack import ALERTMANAGER_SECRET, values
 from infra.render.monitors import service_monitor
 from infra.render.yamlout import dump
@@ -98,5 +104,76 @@ def test_values_serialise_deterministically() -> None:
 
 
 def test_the_charts_own_watchdog_is_off_so_only_ours_fires() -> None:
+    for flavor in ("eks", "kind", "generic"):
+        v = values(make_config("prod", cluster={"flavor": flavor}), AM_CONFIG)
+        assert v["defaultRules"]["create"] is True
+        assert v["defaultRules"]["rules"]["general"] is False
+        assert "general" not in {g.key for g in enabled_rule_groups(v)}
+
+
+@pytest.mark.parametrize("flavor", ["eks", "kind", "generic"])
+def test_no_enabled_default_rule_group_targets_a_job_the_flavor_cannot_scrape(
+    flavor: str,
+) -> None:
+    v = values(make_config("prod", cluster={"flavor": flavor}), AM_CONFIG)
+    lacking = UNREACHABLE_JOBS[flavor]  # type: ignore[index]
+    enabled = enabled_rule_groups(v)
+    offending = {g.key: set(g.jobs) & lacking for g in enabled if set(g.jobs) & lacking}
+    assert offending == {}
+    # The rest of the chart's rules stay: node, kubelet, apiserver, kube-state-metrics...
+    jobs = {job for g in enabled for job in g.jobs}
+    assert {"kubelet", "apiserver", "kube-state-metrics", "node-exporter"} <= jobs
+    # ...and nothing scrapes what cannot be scraped (its target would only ever be down).
+    for job in lacking:
+        assert v[COMPONENT_OF_JOB[job]] == {"enabled": False}
+
+
+def test_on_eks_the_control_plane_rules_and_monitors_are_off() -> None:
+    v = values(make_config("prod"), AM_CONFIG)  # prod defaults to eks
+    for component in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
+        assert v[component] == {"enabled": False}
+    rules = v["defaultRules"]["rules"]
+    for key in (
+        "kubeControllerManager",
+        "kubeSchedulerAlerting",
+        "kubeSchedulerRecording",
+        "etcd",
+        "kubeProxy",
+    ):
+        assert rules[key] is False, key
+
+
+def test_a_generic_cluster_keeps_every_control_plane_group() -> None:
+    v = values(make_config("local", cluster={"flavor": "generic"}), AM_CONFIG)
+    keys = {g.key for g in enabled_rule_groups(v)}
+    assert {"kubeControllerManager", "kubeSchedulerAlerting", "etcd", "kubeProxy"} <= keys
+
+
+def test_the_chart_defaults_on_eks_would_page_for_the_scheduler_and_controller_manager() -> None:
+    """The check is not vacuous: the chart's own defaults fail it on EKS."""
+    defaults: dict[str, object] = {"defaultRules": {"create": True}}
+    lacking = UNREACHABLE_JOBS["eks"]
+    offending = {g.key for g in enabled_rule_groups(defaults) if set(g.jobs) & lacking}
+    assert {"kubeControllerManager", "kubeSchedulerAlerting", "etcd", "kubeProxy"} <= offending
+
+
+def test_every_default_rule_group_key_of_the_chart_is_in_the_table_once() -> None:
+    keys = [g.key for g in RULE_GROUPS]
+    assert len(keys) == len(set(keys))
+    # values.yaml's defaultRules.rules, in the chart's order (kube-prometheus-stack 8x).
+    assert keys[:4] == ["alertmanager", "etcd", "configReloaders", "general"]
+    assert len(keys) == 34
+
+
+def test_the_local_stack_runs_on_kind_and_the_aws_stacks_on_eks() -> None:
+    assert make_config("local").cluster.flavor == "kind"
+    for environment in ("dev", "staging", "prod"):
+        assert make_config(environment).cluster.flavor == "eks"
+
+
+def test_external_urls_make_alert_and_silence_links_resolve() -> None:
     v = values(make_config("prod"), AM_CONFIG)
-    assert v["defaultRules"] == {"create": True, "rules": {"general": False}}
+    assert v["prometheus"]["prometheusSpec"]["externalUrl"] == "https://prometheus.example"
+    assert v["alertmanager"]["alertmanagerSpec"]["externalUrl"] == "https://alertmanager.example"
+    local = values(make_config("local"), AM_CONFIG)
+    assert "externalUrl" not in local["prometheus"]["prometheusSpec"]

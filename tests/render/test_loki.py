@@ -161,3 +161,18 @@ def test_alloy_config_blocks_are_balanced() -> None:
     text = alloy_config(loki_plan(make_config("local")))
     assert text.count("{") == text.count("}")
     assert text.count("[") == text.count("]")
+
+
+def test_loki_and_alloy_are_scraped_by_kube_prometheus_stack() -> None:
+    plan = loki_plan(make_config("dev"))
+    monitoring = loki_values(plan)["monitoring"]
+    assert monitoring["serviceMonitor"]["enabled"] is True
+    assert monitoring["serviceMonitor"]["labels"] == {"release": "kube-prometheus-stack"}
+    assert monitoring["serviceMonitor"]["metricsInstance"] == {"enabled": False}
+    assert monitoring["selfMonitoring"]["enabled"] is False
+    alloy = alloy_values(plan)["serviceMonitor"]
+    assert alloy == {
+        "enabled": True,
+        "additionalLabels": {"release": "kube-prometheus-stack"},
+        "interval": "30s",
+    }

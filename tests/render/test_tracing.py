@@ -157,3 +157,61 @@ def test_values_have_no_null_that_would_trip_the_charts() -> None:
     for stack in ("local", "prod"):
         walk(collector_values(stack_config(stack)))
         walk(jaeger_values(stack_config(stack)))
+
+
+def test_the_collectors_own_metrics_are_scraped_by_kube_prometheus_stack() -> None:
+    values = collector_values(make_config("prod"))
+    assert values["ports"]["metrics"] == {"enabled": True}
+    monitor = values["serviceMonitor"]
+    assert monitor["enabled"] is True
+    assert monitor["extraLabels"] == {"release": "kube-prometheus-stack"}
+    assert monitor["metricsEndpoints"] == [{"port": "metrics", "interval": "30s"}]
+    reader = collector_config(make_config("prod"))["service"]["telemetry"]["metrics"]["readers"][0]
+    assert reader["pull"]["exporter"]["prometheus"]["port"] == 8888
+
+
+def test_jaeger_is_scraped_on_its_internal_metrics_port_by_its_own_service_monitor() -> None:
+    (monitor,) = jaeger_values(make_config("prod"))["extraObjects"]
+    assert monitor["kind"] == "ServiceMonitor"
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert monitor["metadata"]["namespace"] == "observability"
+    assert monitor["spec"]["endpoints"][0]["port"] == "internal-metrics"
+    assert monitor["spec"]["selector"]["matchLabels"] == {
+        "app.kubernetes.io/instance": "jaeger",
+        "app.kubernetes.io/component": "all-in-one",
+    }
+
+
+@pytest.mark.parametrize(("environment", "days"), [("staging", 7), ("prod", 14)])
+def test_trace_indices_are_cleaned_after_the_environments_retention(
+    environment: str, days: int
+) -> None:
+    config = make_config(
+        environment,
+        tracing={
+            "storage": "opensearch",
+            "storageUrl": "https://traces.search.example:9200",
+            "storageUsername": "jaeger",
+            "storagePassword": "s3cret-value",
+        },
+    )
+    values = jaeger_values(config)
+    cleaner = values["esIndexCleaner"]
+    assert cleaner["enabled"] is True
+    assert cleaner["numberOfDays"] == days
+    assert cleaner["cmdlineParams"] == {"index-prefix": f"blue-harvest-{environment}"}
+    assert values["storage"] == {"elasticsearch": {"url": "https://traces.search.example:9200"}}
+    env = {e["name"]: e for e in cleaner["extraEnv"]}
+    assert env["ES_USERNAME"] == {"name": "ES_USERNAME", "value": "jaeger"}
+    assert env["ES_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == JAEGER_STORAGE_SECRET
+    assert "s3cret-value" not in dump(values)
+    # The chart would write its own ES_PASSWORD value with storage.type elasticsearch.
+    assert "type" not in values["storage"]
+
+
+def test_retention_is_configurable_and_memory_storage_needs_no_cleaner() -> None:
+    config = make_config("prod", tracing={"retentionDays": 30})
+    assert jaeger_values(config)["esIndexCleaner"]["numberOfDays"] == 30
+    assert jaeger_values(make_config("dev"))["esIndexCleaner"] == {"enabled": False}
+    with pytest.raises(ConfigError, match=r"blue-harvest:tracing\.retentionDays"):
+        make_config("prod", tracing={"retentionDays": 0})

@@ -241,6 +241,7 @@ def test_the_service_monitor_finds_the_service_by_label_and_port_name() -> None:
     spec = workload_spec(make_config("prod"), "backend")
     svc = service(spec)
     sm = monitor(spec, release="kube-prometheus-stack", interval="30s")
+    assert sm is not None
     assert sm["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     selector = sm["spec"]["selector"]["matchLabels"]
     assert selector.items() <= svc["metadata"]["labels"].items()
@@ -288,3 +289,88 @@ def test_the_sentry_secret_is_the_one_the_deployments_read() -> None:
 def test_manifests_are_the_plain_kinds_in_creation_order() -> None:
     kinds = [m["kind"] for m in manifests(workload_spec(make_config("dev"), "backend"))]
     assert kinds == ["ServiceAccount", "Service", "Deployment", "PodDisruptionBudget"]
+
+
+def test_the_frontend_by_default_has_no_metrics_and_tcp_probes_as_the_seed_allows() -> None:
+    """The seed gives /metrics and /health* to the backend only: the Next.js frontend gets no
+    ServiceMonitor (nothing to scrape, so no ServiceDown paging) and TCP probes on its port."""
+    spec = workload_spec(make_config("prod"), "frontend")
+    assert spec.metrics is None
+    assert monitor(spec, release="kube-prometheus-stack", interval="30s") is None
+    container = _container(spec)
+    for kind, delay, period, timeout, failures in (
+        ("livenessProbe", 30, 10, 5, 3),
+        ("readinessProbe", 10, 5, 3, 3),
+        ("startupProbe", 0, 10, 3, 30),
+    ):
+        assert container[kind] == {
+            "tcpSocket": {"port": "http"},
+            "initialDelaySeconds": delay,
+            "periodSeconds": period,
+            "timeoutSeconds": timeout,
+            "failureThreshold": failures,
+            "successThreshold": 1,
+        }, kind
+    assert [p["name"] for p in container["ports"]] == ["http"]
+
+
+def test_a_frontend_that_serves_metrics_and_health_routes_can_say_so() -> None:
+    config = make_config(
+        "prod",
+        services={
+            "frontend": {
+                "metrics": {"enabled": True, "path": "/api/metrics", "port": 9464},
+                "probes": {"liveness": {"type": "http", "path": "/api/health"}},
+            }
+        },
+    )
+    assert config.scraped_services == ("backend", "frontend")
+    spec = workload_spec(config, "frontend")
+    sm = monitor(spec, release="kube-prometheus-stack", interval="30s")
+    assert sm is not None
+    assert sm["spec"]["endpoints"][0]["port"] == "metrics"
+    assert sm["spec"]["endpoints"][0]["path"] == "/api/metrics"
+    assert {"name": "metrics", "containerPort": 9464, "protocol": "TCP"} in _container(spec)[
+        "ports"
+    ]
+    assert {p["name"]: p["port"] for p in service(spec)["spec"]["ports"]} == {
+        "http": 3000,
+        "metrics": 9464,
+    }
+    container = _container(spec)
+    assert container["livenessProbe"]["httpGet"]["path"] == "/api/health"
+    assert "tcpSocket" in container["readinessProbe"]
+
+
+def test_the_backend_keeps_the_seeds_metrics_endpoint() -> None:
+    spec = workload_spec(make_config("prod"), "backend")
+    assert spec.metrics is not None
+    assert (spec.metrics.path, spec.metrics.port, spec.metrics.port_name) == (
+        "/metrics",
+        4000,
+        "http",
+    )
+    assert make_config("prod").scraped_services == ("backend",)
+
+
+@pytest.mark.parametrize(
+    ("probe", "message"),
+    [
+        ({"type": "http", "path": None}, "an http probe needs a path"),
+        ({"type": "tcp", "path": "/health"}, "a tcp probe has no path"),
+    ],
+)
+def test_a_probe_whose_type_and_path_disagree_is_refused_naming_the_key(
+    probe: dict[str, Any], message: str
+) -> None:
+    timings = {
+        "initialDelaySeconds": 30,
+        "periodSeconds": 10,
+        "timeoutSeconds": 5,
+        "failureThreshold": 3,
+    }
+    with pytest.raises(ConfigError) as caught:
+        make_config("local", services={"backend": {"probes": {"liveness": probe | timings}}})
+    rendered = caught.value.render()
+    assert "blue-harvest:services.backend.probes.liveness" in rendered
+    assert message in rendered

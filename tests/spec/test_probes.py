@@ -154,3 +154,33 @@ def test_probe_dict_is_the_kubernetes_http_probe_on_the_named_port() -> None:
         "successThreshold": 1,
     }
     assert probe_dict(_spec("startup"), "web")["httpGet"]["port"] == "web"
+
+
+def test_a_tcp_probe_connects_to_the_named_port_and_keeps_the_rules() -> None:
+    tcp = ProbeConfig(
+        type="tcp",
+        initial_delay_seconds=0,
+        period_seconds=10,
+        timeout_seconds=3,
+        failure_threshold=30,
+    )
+    spec = ProbeSpec.from_config("startup", tcp)
+    assert probe_dict(spec, "http") == {
+        "tcpSocket": {"port": "http"},
+        "initialDelaySeconds": 0,
+        "periodSeconds": 10,
+        "timeoutSeconds": 3,
+        "failureThreshold": 30,
+        "successThreshold": 1,
+    }
+    with pytest.raises(ProbeError):
+        ProbeSpec.from_config("startup", tcp.model_copy(update={"timeout_seconds": 10}))
+    with pytest.raises(ValueError, match="an http probe has a path"):
+        ProbeSpec(
+            kind="liveness",
+            path=None,
+            initial_delay_seconds=0,
+            period_seconds=10,
+            timeout_seconds=3,
+            failure_threshold=3,
+        )
