@@ -28,7 +28,8 @@ from infra.components.monitoring_stack import MonitoringStack, MonitoringStackAr
 from infra.components.observed_workload import ObservedWorkload, ObservedWorkloadArgs
 from infra.components.rum import Rum, RumArgs
 from infra.components.tracing import Tracing, TracingArgs
-from infra.config import ConfigError, EstateConfig, load_from_pulumi
+from infra.config import PROJECT, ConfigError, ConfigProblem, EstateConfig, load_from_pulumi
+from infra.config.model import CRITICAL_FOR_MAX_SECONDS, assume_roles_value, duration_seconds
 from infra.render.alertmanager import (
     PAGERDUTY_ROUTING_KEY_FILE,
     alertmanager_config,
@@ -38,6 +39,7 @@ from infra.render.kube_prometheus_stack import RELEASE_NAME, values
 from infra.render.loki import LokiPlan, loki_plan
 from infra.render.prometheus import prometheus_rule
 from infra.render.workloads import namespace
+from infra.spec.alerts import RuleGroup, iter_alerts
 from infra.spec.logs import LogsSpec, logs_spec
 from infra.spec.workloads import WorkloadSpec, workload_specs
 
@@ -60,6 +62,9 @@ def plan(config: EstateConfig, *, source: str | None = None) -> EstatePlan:
     """Pure: specs and rendered documents for the stack (ConfigError on bad input)."""
     metrics = config.metrics
     groups = rule_groups(config, source=source)
+    problems = critical_for_problems(config, groups)
+    if problems:
+        raise ConfigError(source or f"stacks/Pulumi.{config.environment}.yaml", problems)
     return EstatePlan(
         config=config,
         logs=logs_spec(config) if config.aws.enabled else None,
@@ -77,6 +82,47 @@ def plan(config: EstateConfig, *, source: str | None = None) -> EstatePlan:
     )
 
 
+_ASSUME_ROLE_ARGS = {
+    "roleArn": "role_arn",
+    "sessionName": "session_name",
+    "externalId": "external_id",
+    "duration": "duration",
+    "policy": "policy",
+    "policyArns": "policy_arns",
+    "sourceIdentity": "source_identity",
+    "tags": "tags",
+    "transitiveTagKeys": "transitive_tag_keys",
+}
+
+
+def _assume_roles(config: EstateConfig) -> pulumi.Output[list[aws.ProviderAssumeRoleArgs]] | None:
+    if config.aws_assume_roles is None:
+        return None
+    roles = [
+        aws.ProviderAssumeRoleArgs(**{_ASSUME_ROLE_ARGS[k]: v for k, v in role.items()})
+        for role in assume_roles_value(config.aws_assume_roles)
+    ]
+    return pulumi.Output.secret(roles)
+
+
+def critical_for_problems(config: EstateConfig, groups: list[RuleGroup]) -> list[ConfigProblem]:
+    """Where critical alerts page, none waits more than an hour before it fires: a `for` of
+    520w on ServiceDown would silence the page it exists for."""
+    if not config.alerting.page_on_call:
+        return []
+    return [
+        ConfigProblem(
+            f"{PROJECT}:alerting.overrides.{alert.name}.for",
+            f"{alert.for_} is above 1h: {alert.name} is critical and pages, so it must fire"
+            " within an hour",
+        )
+        for alert in iter_alerts(groups)
+        if alert.severity == "critical"
+        and alert.for_ is not None
+        and duration_seconds(alert.for_) > CRITICAL_FOR_MAX_SECONDS
+    ]
+
+
 def register(estate: EstatePlan) -> None:
     """Declare every component the plan turns on, and export the stack outputs."""
     config = estate.config
@@ -88,6 +134,11 @@ def register(estate: EstatePlan) -> None:
         provider = aws.Provider(
             "aws",
             region=config.aws_region,
+            # The stack's wrong-account guard, profile and roles reach the provider; the
+            # roles are a credential and stay secret in state and in the synth.
+            allowed_account_ids=list(config.aws_allowed_account_ids or []) or None,
+            profile=config.aws_profile,
+            assume_roles=_assume_roles(config),
             default_tags=aws.ProviderDefaultTagsArgs(
                 tags={"project": "blue-harvest", "environment": config.environment}
             ),
@@ -112,11 +163,6 @@ def register(estate: EstatePlan) -> None:
         pulumi.export("logWriterRoleArns", logs.writer_role_arns)
         pulumi.export("logReportsTopicArn", logs.reports_topic_arn)
 
-    if config.alerting.heartbeat_url is not None:
-        pulumi.log.warn(
-            "alerting.heartbeatUrl is set but unused: Watchdog goes to the null receiver until"
-            " the Alertmanager the tests verify can read a webhook URL from a file (0.25 cannot)"
-        )
     receiver_secrets: dict[str, SecretStr | pulumi.Output[str]] = dict(estate.receiver_secrets)
     pagerduty = config.alerting.pagerduty
     if config.alerting.page_on_call and pagerduty is not None and pagerduty.manage is not None:

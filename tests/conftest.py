@@ -49,6 +49,7 @@ def make_config(
         raw["aws:region"] = "us-east-1"
     if environment in ("staging", "prod"):
         raw["blue-harvest:logs"] = {"reportEmail": "sre@blueharvest.example"}
+        raw["aws:allowedAccountIds"] = ["123456789012"]
     if environment in ("staging", "prod"):
         raw["blue-harvest:sentry"] = {"organization": "blue-harvest", "team": "platform"}
         raw["sentry:token"] = "sentry-test-token"
@@ -60,7 +61,14 @@ def make_config(
             )
         }
     if environment in ("staging", "prod"):
-        raw["blue-harvest:alerting"] = {"pagerduty": {"routingKey": "pd-test-key"}}
+        raw["blue-harvest:alerting"] = {
+            "pagerduty": {"routingKey": "pd-test-key"},
+            "heartbeatUrl": "https://heartbeat.example/test",
+        }
+        raw["blue-harvest:metrics"] = {
+            "prometheusExternalUrl": "https://prometheus.example",
+            "alertmanagerExternalUrl": "https://alertmanager.example",
+        }
     for name, value in {**keys, **(extra or {})}.items():
         key = name if ":" in name else f"blue-harvest:{name}"
         raw[key] = merge(raw[key], value) if isinstance(raw.get(key), dict) else value

@@ -7,10 +7,16 @@ go through `Resource`, so one function decides for both.
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import promql_parser
+
+from infra.config.identity import policy_environment
 from infra.spec.images import pin_problem
 from infra.spec.route_match import paging_receivers, receivers
 
@@ -154,6 +160,14 @@ def _log_groups(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
                 "inputs.retentionInDays",
                 "log group keeps logs forever: set a retention",
             )
+        retention = r.props.get("retentionInDays")
+        if env == "prod" and isinstance(retention, int | float) and 0 < retention < 30:
+            yield Violation(
+                "log-retention",
+                r.urn,
+                "inputs.retentionInDays",
+                f"prod log group keeps logs {retention:g} days; at least 30",
+            )
         if env == "prod" and not r.props.get("kmsKeyId"):
             yield Violation(
                 "log-encryption",
@@ -293,6 +307,215 @@ def _probes(resources: Sequence[Resource], _env: str) -> Iterator[Violation]:
                 yield Violation("workload-probes", r.urn, where, f"missing {', '.join(missing)}")
 
 
+#: Where critical alerts page: how soon and how often a page leaves (seconds).
+PAGING_LIMITS: tuple[tuple[str, int], ...] = (
+    ("group_wait", 5 * 60),
+    ("group_interval", 30 * 60),
+    ("repeat_interval", 24 * 3600),
+)
+#: Alertmanager's own defaults, for a route tree that leaves a value unset.
+_ALERTMANAGER_DEFAULTS = {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}
+_DURATION_PART = re.compile(r"([0-9]+)(ms|s|m|h|d|w|y)")
+_UNIT_SECONDS = {
+    "ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000,
+}  # fmt: skip
+_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+#: Userinfo in a URL: `scheme://user[:password]@host`.
+_URL_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@\"']*@")
+
+
+def duration_seconds(text: str) -> float:
+    """A Prometheus/Alertmanager duration in seconds; inf for one that does not parse."""
+    if not re.fullmatch(r"([0-9]+(ms|s|m|h|d|w|y))+", text):
+        return math.inf
+    return sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
+
+
+def _paging_routes(
+    route: Mapping[str, Any], pagers: frozenset[str], inherited: dict[str, str], path: str
+) -> Iterator[tuple[str, dict[str, str]]]:
+    timing = {k: str(route.get(k, inherited[k])) for k in inherited}
+    if route.get("receiver") in pagers:
+        yield path, timing
+    for i, child in enumerate(route.get("routes") or []):
+        yield from _paging_routes(child, pagers, timing, f"{path}.routes[{i}]")
+
+
+def _paging_grouping(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
+    """Where critical alerts page (staging, prod), the paging route reaches PagerDuty and a
+    page leaves within 5m, is re-grouped within 30m and repeats at least daily."""
+    if env not in ("staging", "prod"):
+        return
+    for r, config in _alertmanager_configs(resources):
+        pagers = paging_receivers(config)
+        if not pagers:
+            yield Violation(
+                "paging-grouping",
+                r.urn,
+                "values.alertmanager.config.receivers",
+                f"no receiver with pagerduty_configs: critical alerts in {env} reach no on-call",
+            )
+            continue
+        route = config.get("route") or {}
+        for path, timing in _paging_routes(route, pagers, _ALERTMANAGER_DEFAULTS, "route"):
+            for key, limit in PAGING_LIMITS:
+                if duration_seconds(timing[key]) > limit:
+                    yield Violation(
+                        "paging-grouping",
+                        r.urn,
+                        f"values.alertmanager.config.{path}.{key}",
+                        f"{key} {timing[key]} on a paging route is above {limit // 60}m",
+                    )
+
+
+def _non_finite_literals(expr: str) -> list[str]:
+    found: list[str] = []
+
+    def visit(node: promql_parser.Expr) -> None:
+        if isinstance(node, promql_parser.NumberLiteral) and not math.isfinite(node.val):
+            found.append(str(node.val))
+
+    try:
+        promql_parser.walk(promql_parser.parse(expr), visit)
+    except ValueError:
+        return []  # the PromQL check reports what does not parse
+    return found
+
+
+def _thresholds_finite(resources: Sequence[Resource], _env: str) -> Iterator[Violation]:
+    """Alert thresholds are finite numbers in every environment: `> NaN` never fires and
+    `> Inf` never can."""
+    for r, group, rule in _rules(resources):
+        bad = _non_finite_literals(str(rule.get("expr", "")))
+        if bad:
+            yield Violation(
+                "thresholds-finite",
+                r.urn,
+                f"group {group}, alert {rule['alert']}",
+                f"expr compares with {bad[0]}: thresholds must be finite numbers",
+            )
+    for r in resources:
+        if r.type == _ALARM:
+            threshold = r.props.get("threshold")
+            if isinstance(threshold, int | float) and not math.isfinite(threshold):
+                yield Violation(
+                    "thresholds-finite",
+                    r.urn,
+                    "inputs.threshold",
+                    f"alarm threshold {threshold} is not a finite number",
+                )
+
+
+def _critical_for(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
+    """Where critical alerts page, each fires within an hour of its condition."""
+    if env not in ("staging", "prod"):
+        return
+    for r, group, rule in _rules(resources):
+        if (rule.get("labels") or {}).get("severity") != "critical" or not rule.get("for"):
+            continue
+        if duration_seconds(str(rule["for"])) > 3600:
+            yield Violation(
+                "critical-for",
+                r.urn,
+                f"group {group}, alert {rule['alert']}",
+                f"critical alert waits {rule['for']} before it fires; at most 1h",
+            )
+
+
+def _find_key(value: Any, key: str, path: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            here = f"{path}.{k}" if path else str(k)
+            if k == key:
+                yield here, v
+            yield from _find_key(v, key, here)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _find_key(v, key, f"{path}[{i}]")
+
+
+def _tls(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
+    """In prod, report email goes over TLS and the trace store is reached over https."""
+    if env != "prod":
+        return
+    for r, config in _alertmanager_configs(resources):
+        for i, receiver in enumerate(config.get("receivers") or []):
+            for j, email in enumerate(receiver.get("email_configs") or []):
+                if email.get("require_tls") is False:
+                    yield Violation(
+                        "tls",
+                        r.urn,
+                        f"values.alertmanager.config.receivers[{i}].email_configs[{j}].require_tls",
+                        "prod sends email without TLS",
+                    )
+    for r in resources:
+        if r.type != _RELEASE:
+            continue
+        for path, urls in _find_key(r.props.get("values") or {}, "server_urls"):
+            for i, url in enumerate(urls if isinstance(urls, list) else [urls]):
+                if isinstance(url, str) and url.startswith("http://"):
+                    yield Violation(
+                        "tls",
+                        r.urn,
+                        f"values.{path}[{i}]",
+                        "prod reaches its trace store over plain http",
+                    )
+
+
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            yield from _strings(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _strings(v, f"{path}[{i}]")
+
+
+def _no_url_credentials(resources: Sequence[Resource], _env: str) -> Iterator[Violation]:
+    """No input anywhere carries a URL with userinfo (`https://user:password@host`): it would
+    sit in clear in the state and the synth. The message never repeats the URL."""
+    for r in resources:
+        for path, text in _strings(dict(r.props), "inputs"):
+            if _URL_USERINFO.search(text):
+                yield Violation(
+                    "no-url-credentials",
+                    r.urn,
+                    path,
+                    "a URL carries credentials (user:password@host); keep them in a secret",
+                )
+
+
+def _aws_account_guard(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
+    """Prod has its AWS account; staging's and prod's AWS providers name the only accounts
+    they may touch (`aws:allowedAccountIds`)."""
+    if env not in ("staging", "prod") or not resources:
+        return
+    providers = [r for r in resources if r.type == "pulumi:providers:aws"]
+    if env == "prod" and not providers:
+        yield Violation(
+            "aws-account-guard",
+            resources[0].urn,
+            "pulumi:providers:aws",
+            "prod declares no AWS provider: blue-harvest:aws.enabled must be true",
+        )
+    for r in providers:
+        ids = r.props.get("allowedAccountIds")
+        if isinstance(ids, str):  # providers' list inputs may arrive JSON-encoded
+            try:
+                ids = json.loads(ids)
+            except json.JSONDecodeError:
+                ids = None
+        if not ids:
+            yield Violation(
+                "aws-account-guard",
+                r.urn,
+                "inputs.allowedAccountIds",
+                f"the AWS provider in {env} may touch any account: set aws:allowedAccountIds",
+            )
+
+
 POLICIES: tuple[Policy, ...] = (
     Policy(
         "alert-annotations",
@@ -316,6 +539,24 @@ POLICIES: tuple[Policy, ...] = (
     Policy(
         "workload-probes", "Every workload has liveness, readiness and startup probes.", _probes
     ),
+    Policy(
+        "paging-grouping",
+        "Paging routes reach PagerDuty within 5m, regroup within 30m, repeat within 24h.",
+        _paging_grouping,
+    ),
+    Policy("thresholds-finite", "Alert and alarm thresholds are finite.", _thresholds_finite),
+    Policy("critical-for", "Critical alerts fire within 1h where they page.", _critical_for),
+    Policy("tls", "Prod sends email with TLS and reaches its trace store over https.", _tls),
+    Policy(
+        "no-url-credentials",
+        "No URL anywhere carries user:password@ credentials.",
+        _no_url_credentials,
+    ),
+    Policy(
+        "aws-account-guard",
+        "Prod has AWS; staging and prod providers set allowedAccountIds.",
+        _aws_account_guard,
+    ),
 )
 
 
@@ -323,9 +564,9 @@ POLICIES: tuple[Policy, ...] = (
 ENVIRONMENT_LABEL = "blue-harvest.io/environment"
 
 
-def environment_of(resources: Sequence[Resource]) -> str:
-    """The environment the program declared (its namespaces' label, or the AWS provider's
-    default tags); the stack name only when neither is there."""
+def declared_environment(resources: Sequence[Resource]) -> str | None:
+    """The environment the program declared: its namespaces' label, or the AWS provider's
+    default tags; None when neither is there."""
     for r in resources:
         if r.type == "kubernetes:core/v1:Namespace":
             env = ((r.props.get("metadata") or {}).get("labels") or {}).get(ENVIRONMENT_LABEL)
@@ -334,11 +575,19 @@ def environment_of(resources: Sequence[Resource]) -> str:
     for r in resources:
         if r.type == "pulumi:providers:aws":
             tags = (r.props.get("defaultTags") or {}).get("tags") or {}
-            if tags.get("environment"):
+            if isinstance(tags, Mapping) and tags.get("environment"):
                 return str(tags["environment"])
-    return resources[0].stack if resources else ""
+    return None
+
+
+def environment_of(resources: Sequence[Resource], declared: str | None = None) -> str:
+    """The environment whose policies the resources must meet: the stack's identity (its
+    name in the URNs binds `prod` to prod, and `prod-eu` to prod at least), raised by what
+    the program or the caller declared, never lowered by it (infra.config.identity)."""
+    stack = resources[0].stack if resources else ""
+    return policy_environment(stack, declared or declared_environment(resources))
 
 
 def evaluate(resources: Sequence[Resource], environment: str | None = None) -> list[Violation]:
-    env = environment or environment_of(resources)
+    env = environment_of(resources, environment)
     return [v for policy in POLICIES for v in policy.check(resources, env)]

@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from infra.checks.policies import POLICIES, evaluate, from_registration, image_pinned
+from infra.checks.policies import (
+    POLICIES,
+    Resource,
+    environment_of,
+    evaluate,
+    from_registration,
+    image_pinned,
+)
 from infra.checks.runner import Target, check_policies
 from tests.conftest import make_config
 
@@ -30,9 +37,19 @@ def _target(path: Path, tmp_path: Path) -> Target:
     return Target("prod", make_config("prod"), tree)
 
 
+#: Policies with more than one rule have a fixture per rule: log-groups (retention, prod's
+#: 30-day floor, encryption in prod) and tls (email, the trace store).
+EXTRA_FIXTURES = {"log-encryption", "log-retention-prod", "tls-trace-store"}
+
+
 def test_every_policy_has_a_failing_fixture() -> None:
-    # log-groups has two rules (retention; encryption in prod), each with its own fixture.
-    assert {p.name for p in POLICIES} | {"log-encryption"} == {p.stem for p in FIXTURES}
+    assert {p.name for p in POLICIES} | EXTRA_FIXTURES == {p.stem for p in FIXTURES}
+
+
+def _on_stack(path: Path, stack: str) -> list[Resource]:
+    """A fixture's resources as if another stack had registered them."""
+    text = path.read_text().replace("urn:pulumi:prod::", f"urn:pulumi:{stack}::")
+    return [from_registration(e) for e in json.loads(text)["resources"]]
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.stem)
@@ -57,11 +74,45 @@ def test_the_repository_stacks_pass_every_policy(stack_name: str, tmp_path: Path
     assert evaluate([from_registration(e) for e in doc["resources"]]) == []
 
 
-def test_critical_pages_is_only_required_in_staging_and_prod(tmp_path: Path) -> None:
-    doc = _load(Path(__file__).parent / "fixtures" / "critical-pages.json")
-    resources = [from_registration(e) for e in doc["resources"]]
-    assert [v.policy for v in evaluate(resources, "dev")] == []
-    assert [v.policy for v in evaluate(resources, "staging")] == ["critical-pages"]
+def test_critical_pages_is_only_required_in_staging_and_prod() -> None:
+    path = Path(__file__).parent / "fixtures" / "critical-pages.json"
+    assert [v.policy for v in evaluate(_on_stack(path, "dev"))] == []
+    assert [v.policy for v in evaluate(_on_stack(path, "staging"))] == ["critical-pages"]
+
+
+@pytest.mark.parametrize(
+    "fixture", ["paging-grouping", "critical-for", "tls", "tls-trace-store", "aws-account-guard"]
+)
+def test_paging_tls_and_account_rules_apply_where_they_belong(fixture: str) -> None:
+    """Quiet in dev; the fixture's finding in prod."""
+    path = Path(__file__).parent / "fixtures" / f"{fixture}.json"
+    policy = "tls" if fixture == "tls-trace-store" else fixture
+    assert policy not in [v.policy for v in evaluate(_on_stack(path, "dev"))]
+    assert policy in [v.policy for v in evaluate(_on_stack(path, "prod"))]
+
+
+@pytest.mark.parametrize("stack", ["local", "dev", "staging", "prod"])
+def test_url_credentials_and_non_finite_thresholds_are_refused_everywhere(stack: str) -> None:
+    fixtures = Path(__file__).parent / "fixtures"
+    found = evaluate(_on_stack(fixtures / "no-url-credentials.json", stack))
+    assert "no-url-credentials" in [v.policy for v in found]
+    assert all("CANARY" not in f"{v.location} {v.message}" for v in found)
+    found = evaluate(_on_stack(fixtures / "thresholds-finite.json", stack))
+    assert "thresholds-finite" in [v.policy for v in found]
+
+
+def test_a_label_cannot_talk_a_prod_stack_out_of_prod_rules() -> None:
+    """The stack's identity (its name in the URNs) fixes the rules; a declared environment
+    (the namespaces' label, or the caller's) may raise them, never lower them."""
+    path = Path(__file__).parent / "fixtures" / "stateful-protected.json"
+    for stack in ("prod", "prod-eu", "prod.eu-west-1", "eu-production"):
+        resources = _on_stack(path, stack)
+        assert environment_of(resources, "staging") == "prod"
+        assert "stateful-protected" in [v.policy for v in evaluate(resources, "dev")]
+    # A stack of another name takes what the program declared, and prod's rules without it.
+    assert environment_of(_on_stack(path, "eu-west"), "staging") == "staging"
+    assert environment_of(_on_stack(path, "eu-west")) == "prod"
+    assert environment_of(_on_stack(path, "dev"), "prod") == "prod"
 
 
 @pytest.mark.parametrize(
@@ -90,8 +141,6 @@ def test_the_environment_comes_from_the_program_not_the_stack_name(tmp_path: Pat
     doc = json.loads((tmp_path / "out" / "prod-eu" / "resources.json").read_text())
     resources = [from_registration(e) for e in doc["resources"]]
     assert resources[0].stack == "prod-eu"
-    from infra.checks.policies import environment_of
-
     assert environment_of(resources) == "prod"
     unprotected = [
         from_registration({**e, "protect": False})

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import ConfigError, load_stack_file
+from infra.program import plan
 from tests.conftest import stack_config
 
 HERE = Path(__file__).parent
@@ -32,13 +33,29 @@ def test_good_stack_files_load(path: Path) -> None:
     assert config.services
 
 
+def _refuse(path: Path) -> None:
+    """What `estate synth` and `pulumi up` do before registering anything: load the stack
+    file, then plan (the plan adds the rules that need the rendered alerts)."""
+    plan(load_stack_file(path), source=str(path))
+
+
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.name)
 def test_bad_stack_file_is_refused_naming_file_and_key(path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
-        load_stack_file(path)
+        _refuse(path)
     message = caught.value.render()
     assert str(path) in message
     assert f": {_expected_key(path)}: " in message, message
+    assert "CANARY" not in message
+
+
+def test_a_url_password_is_never_echoed() -> None:
+    for name in ("url-with-password", "secret-url-with-password"):
+        with pytest.raises(ConfigError) as caught:
+            load_stack_file(HERE / "bad" / f"Pulumi.{name}.yaml")
+        message = caught.value.render()
+        assert "CANARY-URL-PASSWORD" not in message
+        assert "without credentials" in message
 
 
 def test_plaintext_secret_error_does_not_echo_the_secret() -> None:
