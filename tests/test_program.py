@@ -1,0 +1,80 @@
+"""infra/program.py under the SDK's mock engine: what reaches the explicit AWS provider, and
+the rules the plan adds before anything is registered."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.config import ConfigError, load_stack_file
+from infra.config.secrets import SECRET_MARKER
+from infra.program import plan
+from infra.synth.engine import run_program
+from infra.synth.recorder import Registration
+from tests.conftest import STACKS, make_config
+
+ROLE = "arn:aws:iam::123456789012:role/estate-deployer"
+
+
+def _provider(regs: tuple[Registration, ...]) -> dict[str, Any]:
+    (provider,) = [r for r in regs if r.type == "pulumi:providers:aws"]
+    return provider.inputs
+
+
+def _decoded(value: Any) -> Any:
+    """Provider inputs may arrive JSON-encoded (the SDK encodes a provider's non-string
+    inputs); plain data either way."""
+    if isinstance(value, str) and value[:1] in "[{":
+        return json.loads(value)
+    return value
+
+
+def test_the_provider_receives_the_account_guard_profile_and_secret_roles() -> None:
+    config = make_config(
+        "staging",
+        extra={
+            "aws:allowedAccountIds": ["123456789012", "210987654321"],
+            "aws:profile": "bh-staging",
+            "aws:assumeRoles": [{"roleArn": ROLE, "sessionName": "estate", "externalId": "x"}],
+        },
+    )
+    run = run_program(config, "staging")
+    inputs = _provider(run.registrations)
+    assert _decoded(inputs["allowedAccountIds"]) == ["123456789012", "210987654321"]
+    assert inputs["profile"] == "bh-staging"
+    assert inputs["assumeRoles"] == SECRET_MARKER
+    recorded = json.dumps([r.as_dict() for r in run.registrations])
+    assert ROLE not in recorded
+    assert "estate-deployer" not in recorded
+
+
+def test_an_encrypted_assume_roles_stays_secret_offline(tmp_path: Path) -> None:
+    text = (STACKS / "Pulumi.prod.yaml").read_text()
+    text += "  aws:assumeRoles:\n    secure: v1:UHJvZEFzc3VtZVJvbGVzUGxhY2Vob2xkZXI=\n"
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(text)
+    config = load_stack_file(path, "prod")
+    inputs = _provider(run_program(config, "prod").registrations)
+    assert inputs["assumeRoles"] == SECRET_MARKER
+    assert _decoded(inputs["allowedAccountIds"]) == ["333333333333"]
+    assert "profile" not in inputs
+
+
+def test_without_the_keys_the_provider_gets_none_of_them() -> None:
+    inputs = _provider(run_program(make_config("dev"), "dev").registrations)
+    assert not {"allowedAccountIds", "profile", "assumeRoles"} & set(inputs)
+
+
+def test_a_critical_alert_that_pages_fires_within_an_hour() -> None:
+    slow = {"overrides": {"ServiceDown": {"for": "520w"}}}
+    with pytest.raises(ConfigError) as caught:
+        plan(make_config("prod", alerting=slow), source="stacks/Pulumi.prod.yaml")
+    message = caught.value.render()
+    assert "stacks/Pulumi.prod.yaml: blue-harvest:alerting.overrides.ServiceDown.for: " in message
+    assert "above 1h" in message
+    assert plan(make_config("prod", alerting={"overrides": {"ServiceDown": {"for": "1h"}}}))
+    # Where nothing pages (dev), a slow critical alert is the team's choice.
+    assert plan(make_config("dev", alerting=slow))
