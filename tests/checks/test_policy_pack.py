@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,35 @@ def test_the_pack_reports_each_fixture_as_estate_check_does(path: Path) -> None:
         and urn.endswith(f"::{name}")
         for message, urn in reported
     ), reported
+
+
+def test_the_pack_keys_on_the_stack_not_on_a_label() -> None:
+    """A prod stack whose namespaces say `staging` still gets prod's rules in CrossGuard."""
+    path = Path(__file__).parent / "fixtures" / "stateful-protected.json"
+    resources = _policy_resources(path)
+    namespace = PolicyResource(
+        resource_type="kubernetes:core/v1:Namespace",
+        props={"metadata": {"name": "ns", "labels": {"blue-harvest.io/environment": "staging"}}},
+        urn="urn:pulumi:prod::blue-harvest::kubernetes:core/v1:Namespace::ns",
+        name="ns",
+        opts=resources[0].opts,
+        provider=None,
+        parent=None,
+        dependencies=[],
+        property_dependencies={},
+    )
+    args = StackValidationArgs(resources=[*resources, namespace])
+    reported: list[str] = []
+    for policy in stack_policies():
+        assert policy.validate is not None
+        messages: list[tuple[str, str | None]] = []
+        policy.validate(args, _collect(messages))
+        reported += [policy.name] * len(messages)
+    assert "stateful-protected" in reported
+
+
+def _collect(into: list[tuple[str, str | None]]) -> Callable[[str, str | None], None]:
+    def report(message: str, urn: str | None) -> None:
+        into.append((message, urn))
+
+    return report
