@@ -1,0 +1,136 @@
+"""infra/naming.py: the names AWS and Kubernetes accept, by their own documented rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.naming import (
+    dns1123_label_problem,
+    dns1123_subdomain_problem,
+    iam_name_problem,
+    image_reference_problem,
+    irsa_role_name,
+    label_value_problem,
+    log_group_name,
+    log_group_problem,
+    metric_namespace_problem,
+    namespace_problem,
+    s3_bucket_problem,
+)
+
+
+@pytest.mark.parametrize(
+    "name", ["blue-harvest-prod-loki-123456789012", "abc", "a.b-c", "a" * 63, "logs.example.com"]
+)
+def test_bucket_names_s3_accepts(name: str) -> None:
+    assert s3_bucket_problem(name) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("192.168.10.1", "IP address"),
+        ("ab", "3 to 63"),
+        ("a" * 64, "3 to 63"),
+        ("Upper-case", "not an S3 bucket name"),
+        ("-leading", "not an S3 bucket name"),
+        ("trailing.", "not an S3 bucket name"),
+        ("under_score", "not an S3 bucket name"),
+        ("a..b", "adjacent periods"),
+        ("xn--bucket", "'xn--'"),
+        ("sthree-bucket", "'sthree-'"),
+        ("bucket-s3alias", "'-s3alias'"),
+        ("bucket--ol-s3", "'--ol-s3'"),
+    ],
+)
+def test_bucket_names_s3_refuses(name: str, why: str) -> None:
+    problem = s3_bucket_problem(name)
+    assert problem is not None
+    assert why in problem
+
+
+def test_log_group_names_are_checked_whole() -> None:
+    assert log_group_name("/blue-harvest", "backend") == "/blue-harvest/backend"
+    assert log_group_problem(log_group_name("/blue-harvest", "backend")) is None
+    assert log_group_problem("/a#b/c.d_e-f") is None
+    long = log_group_name("/" + "a" * 500, "b" * 20)
+    assert "CloudWatch allows 1 to 512" in (log_group_problem(long) or "")
+    assert "not a log group name" in (log_group_problem("/logs/with space") or "")
+    assert log_group_problem("/" + "a" * 511) is None
+
+
+@pytest.mark.parametrize("namespace", ["AWS/Logs", "AWS/", "a" * 256, "ünïcode", "   ", "a|b"])
+def test_metric_namespaces_cloudwatch_refuses(namespace: str) -> None:
+    assert metric_namespace_problem(namespace) is not None
+
+
+@pytest.mark.parametrize("namespace", ["BlueHarvest/prod", "Custom: x/y#1", "aws/lowercase-ok"])
+def test_metric_namespaces_cloudwatch_accepts(namespace: str) -> None:
+    assert metric_namespace_problem(namespace) is None
+
+
+@pytest.mark.parametrize(
+    "name", ["kube-system", "kube-public", "kube-node-lease", "default", "UPPER", "a_b", "-a"]
+)
+def test_namespaces_the_estate_may_not_use(name: str) -> None:
+    assert namespace_problem(name) is not None
+
+
+def test_dns1123_names_and_label_values() -> None:
+    assert dns1123_label_problem("a" * 63) is None
+    assert dns1123_label_problem("a" * 64) is not None
+    assert dns1123_label_problem("a.b") is not None
+    assert dns1123_subdomain_problem("a.b-c.d") is None
+    assert dns1123_subdomain_problem("a..b") is not None
+    assert dns1123_subdomain_problem("a" * 254) is not None
+    assert label_value_problem("") is None
+    assert label_value_problem("v1.42.0_rc-1") is None
+    assert label_value_problem("-v1") is not None
+    assert label_value_problem("a" * 64) is not None
+    assert label_value_problem("a b") is not None
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "ghcr.io/blue-harvest/backend:1.42.0",
+        "backend:1",
+        "localhost:5000/team/app:v2",
+        "[::1]:5000/app:1",
+        "docker.io/library/nginx@sha256:" + "a" * 64,
+        "registry.example/a__b/c--d:1.0@sha256:" + "0" * 64,
+    ],
+)
+def test_image_references_the_grammar_accepts(image: str) -> None:
+    assert image_reference_problem(image) is None
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "ghcr.io/blue-harvest/backend:1.42.0 --privileged",
+        "ghcr.io/blue-harvest/backend:1.42.0\nrm",
+        "ghcr.io/Blue/backend:1",
+        "backend:",
+        "backend:-1",
+        "backend@sha256:short",
+        "/backend:1",
+        "a" * 256 + ":1",
+        "backend:" + "t" * 129,
+    ],
+)
+def test_image_references_the_grammar_refuses(image: str) -> None:
+    problem = image_reference_problem(image)
+    assert problem is not None
+    assert "\n" not in problem  # a newline is shown escaped, never printed
+
+
+def test_iam_names() -> None:
+    role = irsa_role_name("prod", "backend")
+    assert role == "blue-harvest-prod-backend"
+    assert iam_name_problem(role) is None
+    long = irsa_role_name("staging", "s" * 44)
+    assert len(long) == 65
+    assert "AWS allows 64" in (iam_name_problem(long) or "")
+    assert iam_name_problem("with space") is not None
+    assert iam_name_problem("p" * 128, "policy", 128) is None
