@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components import TYPE_PREFIX
+from infra.naming import irsa_role_name, log_writer_policy_name
 from infra.render.aws import (
     irsa_trust_policy,
     log_writer_policy,
@@ -173,7 +174,7 @@ class CloudWatchLogs(pulumi.ComponentResource):
             policy_doc = groups[service].arn.apply(lambda arn: to_json(log_writer_policy([arn])))
             writer = aws.iam.Policy(
                 f"{name}-{service}-writer",
-                name=f"blue-harvest-{spec.environment}-{service}-log-writer",
+                name=log_writer_policy_name(spec.environment, service),
                 description=f"Write {service}'s own CloudWatch log streams, nothing else",
                 policy=policy_doc,
                 tags={**spec.tags, "service": service},
@@ -183,7 +184,7 @@ class CloudWatchLogs(pulumi.ComponentResource):
                 continue
             role = aws.iam.Role(
                 f"{name}-{service}-irsa",
-                name=f"blue-harvest-{spec.environment}-{service}",
+                name=irsa_role_name(spec.environment, service),
                 description=f"IRSA role of the {service} service account",
                 assume_role_policy=to_json(
                     irsa_trust_policy(

@@ -25,6 +25,7 @@ from pydantic.alias_generators import to_camel
 
 from infra.config.secrets import PLACEHOLDER_PREFIX, placeholder
 from infra.naming import (
+    default_metric_namespace,
     iam_name_problem,
     image_reference_problem,
     irsa_role_name,
@@ -714,7 +715,7 @@ class EstateConfig(BaseModel):
 
     @property
     def metric_namespace(self) -> str:
-        return self.logs.metric_namespace or f"BlueHarvest/{self.environment}"
+        return self.logs.metric_namespace or default_metric_namespace(self.environment)
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Self:

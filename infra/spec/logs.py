@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from infra.config.model import EstateConfig, LogFilter
+from infra.naming import log_group_name
 
 MANAGED_BY = "pulumi"
 
@@ -135,7 +136,7 @@ def logs_spec(config: EstateConfig) -> LogsSpec:
         groups.append(
             LogGroupSpec(
                 service=service,
-                name=f"{logs.group_prefix}/{service}",
+                name=log_group_name(logs.group_prefix, service),
                 retention_days=logs.retention_days,
                 group_class=logs.group_class,
                 tags={**base_tags, "service": service},
