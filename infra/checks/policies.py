@@ -501,13 +501,8 @@ def _aws_account_guard(resources: Sequence[Resource], env: str) -> Iterator[Viol
             "prod declares no AWS provider: blue-harvest:aws.enabled must be true",
         )
     for r in providers:
-        ids = r.props.get("allowedAccountIds")
-        if isinstance(ids, str):  # providers' list inputs may arrive JSON-encoded
-            try:
-                ids = json.loads(ids)
-            except json.JSONDecodeError:
-                ids = None
-        if not ids:
+        ids = provider_input(r, "allowedAccountIds")
+        if not isinstance(ids, list) or not ids:
             yield Violation(
                 "aws-account-guard",
                 r.urn,
@@ -574,10 +569,23 @@ def declared_environment(resources: Sequence[Resource]) -> str | None:
                 return str(env)
     for r in resources:
         if r.type == "pulumi:providers:aws":
-            tags = (r.props.get("defaultTags") or {}).get("tags") or {}
+            default_tags = provider_input(r, "defaultTags")
+            tags = default_tags.get("tags") if isinstance(default_tags, Mapping) else None
             if isinstance(tags, Mapping) and tags.get("environment"):
                 return str(tags["environment"])
     return None
+
+
+def provider_input(r: Resource, key: str) -> Any:
+    """A provider's input as plain data: the SDK sends a provider's non-string inputs
+    JSON-encoded (`'["333333333333"]'`), the engine may not."""
+    value = r.props.get(key)
+    if isinstance(value, str) and value[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
 
 
 def environment_of(resources: Sequence[Resource], declared: str | None = None) -> str:

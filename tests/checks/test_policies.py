@@ -149,3 +149,23 @@ def test_the_environment_comes_from_the_program_not_the_stack_name(tmp_path: Pat
         for e in doc["resources"]
     ]
     assert [v.policy for v in evaluate(unprotected)] == ["stateful-protected"]
+
+
+def _aws_provider(stack: str, **inputs: str) -> Resource:
+    return from_registration(
+        {
+            "type": "pulumi:providers:aws",
+            "name": "aws",
+            "urn": f"urn:pulumi:{stack}::blue-harvest::pulumi:providers:aws::aws",
+            "inputs": inputs,
+        }
+    )
+
+
+def test_provider_inputs_are_read_as_the_sdk_sends_them_json_encoded() -> None:
+    tags = '{"tags": {"project": "blue-harvest", "environment": "staging"}}'
+    guarded = _aws_provider("eu-west", defaultTags=tags, allowedAccountIds='["123456789012"]')
+    assert environment_of([guarded]) == "staging"
+    assert evaluate([guarded]) == []
+    unguarded = _aws_provider("eu-west", defaultTags=tags, allowedAccountIds="[]")
+    assert [v.location for v in evaluate([unguarded])] == ["inputs.allowedAccountIds"]
