@@ -16,6 +16,7 @@
 #   ESTATE_TOOLS_DIR   the tools folder (default: <repo>/.tools/prometheus; binaries in bin/)
 #   ESTATE_TOOLS_SOURCE  debian | upstream (default: debian when /etc/os-release says ID=debian)
 #   DEBIAN_MIRROR, DEBIAN_SUITE  where Debian's packages come from (default deb.debian.org, sid)
+#   PROMETHEUS_RELEASES  where the upstream archives come from (default github.com/prometheus)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -33,6 +34,8 @@ DEBIAN_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 
 # Upstream release archives (linux-amd64, what GitHub's ubuntu-24.04 runners are), pinned by
 # the sha256 sums the releases publish in sha256sums.txt.
+# PROMETHEUS_RELEASES may point at a mirror of github.com/prometheus: the sums still apply.
+PROMETHEUS_RELEASES="${PROMETHEUS_RELEASES:-https://github.com/prometheus}"
 PROMETHEUS_VERSION=3.5.0
 PROMETHEUS_SHA256=e811827af26d822afb09a4f28314f61b618b12cff5369835a67f674d8b46f39a
 ALERTMANAGER_VERSION=0.33.1
@@ -112,12 +115,12 @@ from_upstream() {
     *) die "no pinned upstream archive for $(uname -s)-$(uname -m): only linux-amd64 is pinned" ;;
   esac
   command -v curl >/dev/null && command -v sha256sum >/dev/null || die "curl and sha256sum are needed"
-  local work="$tools/.download" base="https://github.com/prometheus"
+  local work="$tools/.download" base="$PROMETHEUS_RELEASES"
   local prom="prometheus-$PROMETHEUS_VERSION.linux-amd64"
   local am="alertmanager-$ALERTMANAGER_VERSION.linux-amd64"
   rm -rf "$work" "$tools/upstream.new"
   mkdir -p "$work" "$tools/upstream.new"
-  say "downloading $prom and $am from GitHub releases"
+  say "downloading $prom and $am from $base"
   fetch "$base/prometheus/releases/download/v$PROMETHEUS_VERSION/$prom.tar.gz" \
     "$PROMETHEUS_SHA256" "$work/$prom.tar.gz"
   fetch "$base/alertmanager/releases/download/v$ALERTMANAGER_VERSION/$am.tar.gz" \

@@ -77,6 +77,14 @@ class Sink:
     def fail_for(self, seconds: float) -> None:
         self.fail_until = time.monotonic() + seconds
 
+    def reply(self) -> tuple[int, str, bytes]:
+        """What the real service answers to an accepted post. Alertmanager >= 0.30 reads
+        Slack's answer: an incoming webhook says `ok` in plain text (a JSON body without
+        `"ok": true` is an error); PagerDuty's Events API v2 answers 202 with JSON."""
+        if self.name.startswith("slack"):
+            return 200, "text/plain; charset=utf-8", b"ok"
+        return 202, "application/json", b'{"status":"success","message":"Event processed"}'
+
     def bodies(self) -> list[dict[str, Any]]:
         with self._lock:
             return [r.body for r in self.received]
@@ -100,10 +108,12 @@ class Sink:
                     body = {"raw": raw.decode(errors="replace")}
                 with sink._lock:
                     sink.received.append(Received(time.monotonic(), self.path, body))
-                self.send_response(202)
-                self.send_header("Content-Type", "application/json")
+                status, content_type, reply = sink.reply()
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
-                self.wfile.write(b'{"status":"success"}')
+                self.wfile.write(reply)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
