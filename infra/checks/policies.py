@@ -17,6 +17,7 @@ from typing import Any
 import promql_parser
 
 from infra.config.identity import policy_environment
+from infra.naming import image_reference_problem
 from infra.spec.images import pin_problem
 from infra.spec.route_match import paging_receivers, receivers
 
@@ -241,7 +242,10 @@ def _images_pinned(resources: Sequence[Resource], _env: str) -> Iterator[Violati
     for r in resources:
         if r.type in _WORKLOADS:
             for where, c in _containers(r):
-                if not image_pinned(str(c.get("image", ""))):
+                problem = image_reference_problem(str(c.get("image", "")))
+                if problem:
+                    yield Violation("images-pinned", r.urn, f"{where}.image", problem)
+                elif not image_pinned(str(c.get("image", ""))):
                     yield Violation(
                         "images-pinned",
                         r.urn,

@@ -169,3 +169,19 @@ def test_provider_inputs_are_read_as_the_sdk_sends_them_json_encoded() -> None:
     assert evaluate([guarded]) == []
     unguarded = _aws_provider("eu-west", defaultTags=tags, allowedAccountIds="[]")
     assert [v.location for v in evaluate([unguarded])] == ["inputs.allowedAccountIds"]
+
+
+def test_an_image_reference_outside_the_oci_grammar_is_a_finding() -> None:
+    deployment = from_registration(
+        {
+            "type": "kubernetes:apps/v1:Deployment",
+            "name": "backend",
+            "urn": "urn:pulumi:dev::blue-harvest::kubernetes:apps/v1:Deployment::backend",
+            "inputs": {
+                "spec": {"template": {"spec": {"containers": [{"image": "ghcr.io/a/b:1 x"}]}}}
+            },
+        }
+    )
+    (found,) = [v for v in evaluate([deployment]) if v.policy == "images-pinned"]
+    assert found.location == "spec.template.spec.containers[0].image"
+    assert "not an image reference" in found.message
