@@ -65,22 +65,41 @@ def diff(  # noqa: PLR0917 (typer maps parameters to options)
     output: Annotated[
         str, typer.Option("--format", help="text (terminal), markdown (PR comment) or json.")
     ] = "text",
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 (after the whole report) when the change has any of these,"
+            " comma-separated: data-loss, lost-paging, protected.",
+        ),
+    ] = None,
     repo: Annotated[Path, typer.Option("--repo", help="The git repository.")] = Path("."),
 ) -> None:
     """Synthesize two git refs and report resources, alert rules, paging and dashboards."""
     from infra.diff import DiffError, diff_refs
-    from infra.diff.report import markdown, terminal, to_json
+    from infra.diff.report import failures, markdown, parse_fail_on, terminal, to_json
 
     if stack is not None and all_stacks:
-        errors.print("estate diff: give one stack name or --all, not both")
+        errors.print(
+            "estate diff: give one stack name or --all, not both", markup=False, emoji=False
+        )
         raise typer.Exit(2)
     if output not in ("text", "markdown", "json"):
-        errors.print(f"estate diff: --format {output!r}: allowed: text, markdown, json")
+        errors.print(
+            f"estate diff: --format {output!r}: allowed: text, markdown, json",
+            markup=False,
+            emoji=False,
+        )
         raise typer.Exit(2)
+    try:
+        kinds = parse_fail_on(fail_on) if fail_on is not None else ()
+    except ValueError as exc:
+        errors.print(f"estate diff: {exc}", markup=False, emoji=False)
+        raise typer.Exit(2) from None
     try:
         report = diff_refs(repo.resolve(), base, head, [stack] if stack else None)
     except DiffError as exc:
-        errors.print(f"estate diff: {exc}", markup=False)
+        errors.print(f"estate diff: {exc}", markup=False, emoji=False)
         raise typer.Exit(1) from None
     if output == "markdown":
         typer.echo(markdown(report), nl=False)
@@ -88,6 +107,14 @@ def diff(  # noqa: PLR0917 (typer maps parameters to options)
         typer.echo(to_json(report), nl=False)
     else:
         terminal(report, console)
+    failed = failures(report, kinds)
+    if failed:
+        errors.print(
+            f"estate diff: --fail-on {','.join(kinds)}: {'; '.join(failed)}",
+            markup=False,
+            emoji=False,
+        )
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+import textwrap
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -17,9 +21,10 @@ from infra.checks import dashboards as dashboard_checks
 from infra.checks.manifests import validate_tree
 from infra.checks.policies import evaluate, from_registration
 from infra.config import ConfigError, EstateConfig, load_stack_file, stack_file
+from infra.diff.report import code
 from infra.spec.routing import load_routing_table, routing_table_path
 from infra.synth import StacksRefusedError, synth_stacks
-from infra.tools import amtool, promtool
+from infra.tools import ToolMissingError, amtool, promtool
 
 Severity = Literal["error", "warning"]
 
@@ -45,34 +50,128 @@ class Target:
 Check = Callable[[Target], Iterator[Finding]]
 
 
-def _first_lines(text: str, n: int = 6) -> str:
-    return " | ".join(line.strip() for line in text.strip().splitlines()[:n] if line.strip())
+def _tool_missing(check: str, file: str, err: ToolMissingError) -> Finding:
+    """A validator whose tool is missing did not run: an error (never a silent pass), with
+    the message infra.tools gives (which names `make tools`)."""
+    return Finding("error", check, file, "-", f"not run: {err}")
+
+
+#: `FILE: LINE:COL: MESSAGE`, what promtool prints for a rule it refuses.
+_PROMTOOL_POSITION = re.compile(r"^(?P<file>.+?): (?P<line>\d+):(?P<col>\d+): (?P<message>.+)$")
+#: `group "G", rule N, "NAME": MESSAGE` inside that message.
+_PROMTOOL_RULE = re.compile(r'^group "(?P<group>.*?)", rule \d+, "(?P<name>.*?)": (?P<message>.+)$')
+_PROMTOOL_NOISE = ("Checking ", "SUCCESS", "FAILED:")
+
+
+def promtool_check_findings(output: str) -> list[Finding]:
+    """One finding per rule promtool refuses, at its file, line and column (the message keeps
+    promtool's position inside the expression); anything else it says, whole, in one more."""
+    findings: list[Finding] = []
+    rest: list[str] = []
+    for line in output.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith(_PROMTOOL_NOISE):
+            continue
+        match = _PROMTOOL_POSITION.match(stripped)
+        if match is None:
+            rest.append(line.rstrip())
+            continue
+        where = f"{match['line']}:{match['col']}"
+        message = match["message"]
+        rule = _PROMTOOL_RULE.match(message)
+        if rule is not None:
+            where += f" group {rule['group']}, {rule['name']}"
+            message = rule["message"]
+        findings.append(Finding("error", "promtool check rules", match["file"], where, message))
+    if rest:
+        text = textwrap.dedent("\n".join(rest)).strip()
+        findings.append(Finding("error", "promtool check rules", "-", "-", text))
+    return findings
+
+
+@dataclass(frozen=True)
+class _Rule:
+    group: str
+    name: str
+    expr: str
+    line: int
+    col: int
+
+
+def _rules_with_positions(path: Path) -> list[_Rule]:
+    """Every rule of a rule file with the line and column of its `expr` (1-based)."""
+    root = yaml.compose(path.read_text(encoding="utf-8"))
+    out: list[_Rule] = []
+
+    def get(node: yaml.Node, key: str) -> yaml.Node | None:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == key:
+                    return v  # type: ignore[no-any-return]
+        return None
+
+    groups = get(root, "groups") if root is not None else None
+    for group in groups.value if isinstance(groups, yaml.SequenceNode) else []:
+        group_name = get(group, "name")
+        rules = get(group, "rules")
+        for rule in rules.value if isinstance(rules, yaml.SequenceNode) else []:
+            expr = get(rule, "expr")
+            name = get(rule, "alert") or get(rule, "record")
+            if not isinstance(expr, yaml.ScalarNode):
+                continue
+            out.append(
+                _Rule(
+                    str(group_name.value) if isinstance(group_name, yaml.ScalarNode) else "?",
+                    str(name.value) if isinstance(name, yaml.ScalarNode) else "?",
+                    str(expr.value),
+                    expr.start_mark.line + 1,
+                    expr.start_mark.column + 1,
+                )
+            )
+    return out
 
 
 def check_rules(target: Target) -> Iterator[Finding]:
-    tree = target.tree
-    files = sorted((tree / "prometheus" / "rules").glob("*.yaml"))
+    """promtool over the rule files, then every expression through the in-process PromQL
+    parser (which also covers a machine without promtool). A rule promtool already placed
+    is not reported twice."""
+    folder = target.tree / "prometheus" / "rules"
+    files = sorted(folder.glob("*.yaml"))
     if not files:
         return
-    result = promtool.check_rules(files)
-    if not result.ok:
-        yield Finding(
-            "error",
-            "promtool check rules",
-            str(tree / "prometheus" / "rules"),
-            "-",
-            _first_lines(result.output),
-        )
+    placed: set[tuple[str, int]] = set()
+    try:
+        result = promtool.check_rules(files)
+    except ToolMissingError as err:
+        yield _tool_missing("promtool check rules", str(folder), err)
+    else:
+        if not result.ok:
+            for finding in promtool_check_findings(result.output):
+                line = finding.location.split(":", 1)[0]
+                if line.isdigit():
+                    placed.add((str(Path(finding.file).resolve()), int(line)))
+                yield finding
     for path in files:
-        for g in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
-            for rule in g.get("rules", []):
-                name = rule.get("alert") or rule.get("record")
-                try:
-                    promql_parser.parse(str(rule["expr"]))
-                except ValueError as exc:
-                    yield Finding(
-                        "error", "promql", str(path), f"group {g['name']}, {name}", str(exc)
-                    )
+        try:
+            rules = _rules_with_positions(path)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else "-"
+            yield Finding("error", "promql", str(path), where, f"not valid YAML: {exc}")
+            continue
+        for rule in rules:
+            if (str(path.resolve()), rule.line) in placed:
+                continue
+            try:
+                promql_parser.parse(rule.expr)
+            except ValueError as exc:
+                yield Finding(
+                    "error",
+                    "promql",
+                    str(path),
+                    f"{rule.line}:{rule.col} group {rule.group}, {rule.name}",
+                    f"invalid PromQL: {exc}",
+                )
 
 
 def check_alertmanager(target: Target) -> Iterator[Finding]:
@@ -80,9 +179,13 @@ def check_alertmanager(target: Target) -> Iterator[Finding]:
     path = target.tree / "alertmanager" / "alertmanager.yaml"
     if not path.is_file():
         return
-    result = amtool.check_config(path)
+    try:
+        result = amtool.check_config(path)
+    except ToolMissingError as err:
+        yield _tool_missing("amtool check-config", str(path), err)
+        return
     if not result.ok:
-        yield Finding("error", "amtool check-config", str(path), "-", _first_lines(result.output))
+        yield Finding("error", "amtool check-config", str(path), "-", result.output.strip())
         return
     table = routing_table_path(stack)
     if not table.is_file():
@@ -155,17 +258,54 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
-def promtool_unit_tests() -> Iterator[Finding]:
-    """The alerts' promtool unit tests, against the rules rendered for their fixture."""
+def failing_cases(output: str) -> list[tuple[str, str]]:
+    """The failing cases in what `promtool test rules` printed for one test file, as
+    (test name, what failed: the alert or expression, time, expected and got), whole; the
+    file headers and SUCCESS lines are left out."""
+    cases: list[list[str]] = []
+    for raw in output.splitlines():
+        line = raw.rstrip()
+        if line.endswith("FAILED:"):
+            line = line[: -len("FAILED:")].rstrip()
+        stripped = line.strip()
+        if not stripped or stripped.startswith("Unit Testing:") or stripped == "SUCCESS":
+            continue
+        named = bool(cases) and len(cases[-1]) == 1 and cases[-1][0].strip().startswith("name: ")
+        starts = stripped.startswith("name: ") or (
+            stripped.startswith(("alertname: ", "expr: ")) and not named
+        )
+        if starts or not cases:
+            cases.append([])
+        cases[-1].append(line)
+    out = []
+    for lines in cases:
+        first = lines[0].strip()
+        if first.startswith("name: ") and len(lines) > 1:
+            location, body = first.removeprefix("name: ").rstrip(","), lines[1:]
+        else:
+            location, body = "-", lines
+        out.append((location, textwrap.dedent("\n".join(body)).strip()))
+    return out
+
+
+def promtool_unit_tests(files: Sequence[Path] | None = None) -> Iterator[Finding]:
+    """The alerts' promtool unit tests (or `files`), against the rules rendered for their
+    fixture: one finding per failing case, with what was expected and what came."""
     from alerts.testing import default_groups, stage
 
     with tempfile.TemporaryDirectory(prefix="estate-check-") as tmp:
-        staged = stage(default_groups(), Path(tmp))
-        result = promtool.test_rules(staged)
-        if not result.ok:
-            yield Finding(
-                "error", "promtool test rules", "alerts/tests", "-", _first_lines(result.output, 12)
-            )
+        for path in stage(default_groups(), Path(tmp), files):
+            shown = f"alerts/tests/{path.name}"
+            try:
+                result = promtool.test_rules([path])
+            except ToolMissingError as err:
+                yield _tool_missing("promtool test rules", "alerts/tests", err)
+                return
+            if result.ok:
+                continue
+            cases = failing_cases(result.output) or [("-", result.output.strip())]
+            for location, message in cases:
+                yield Finding("error", "promtool test rules", shown, location, message)
 
 
 def run_checks(stacks: list[str], stacks_dir: Path, out: Path) -> list[Finding]:
@@ -181,9 +321,28 @@ def run_checks(stacks: list[str], stacks_dir: Path, out: Path) -> list[Finding]:
     for stack in stacks:
         target = Target(stack, load_stack_file(stack_file(stacks_dir, stack), stack), out / stack)
         for check in CHECKS:
-            findings += check(target)
-    findings += promtool_unit_tests()
+            findings += _guarded(check.__name__, str(target.tree), partial(check, target))
+    findings += _guarded("promtool_unit_tests", "alerts/tests", promtool_unit_tests)
     return findings
+
+
+def _guarded(name: str, file: str, run: Callable[[], Iterable[Finding]]) -> list[Finding]:
+    """Run one validator; whatever it raises becomes an error finding after those it had
+    already found, so `estate check` always ends with its whole report."""
+    found: list[Finding] = []
+    check = name.removeprefix("check_").replace("_", " ")
+    try:
+        for finding in run():
+            found.append(finding)
+    except ToolMissingError as err:
+        found.append(_tool_missing(check, file, err))
+    except subprocess.TimeoutExpired as err:
+        found.append(Finding("error", check, file, "-", f"not finished: {err}"))
+    except Exception as err:  # reported as an error finding, with its type and message
+        found.append(
+            Finding("error", check, file, "-", f"the check failed: {type(err).__name__}: {err}")
+        )
+    return found
 
 
 def _config_finding(error: ConfigError, key: str, message: str) -> Finding:
@@ -194,13 +353,21 @@ def to_json(findings: list[Finding]) -> str:
     return json.dumps([asdict(f) for f in findings], indent=2, sort_keys=True) + "\n"
 
 
+def _cell(text: str) -> str:
+    """A table cell that GitHub shows literally: each line a code span (no emoji, mention or
+    HTML rendering), lines joined with <br>, pipes escaped."""
+    lines = [line for line in text.splitlines() if line.strip()] or ["-"]
+    return "<br>".join(code(line, cell=True) for line in lines)
+
+
 def to_markdown(findings: list[Finding], stacks: list[str]) -> str:
-    head = f"### estate check ({', '.join(stacks)})\n\n"
+    head = f"### estate check ({', '.join(code(s) for s in stacks)})\n\n"
     if not findings:
         return head + "No findings: every check passed.\n"
     rows = ["| severity | check | file | location | message |", "| --- | --- | --- | --- | --- |"]
     rows += [
-        f"| {f.severity} | {f.check} | `{f.file}` | {f.location} | {f.message.replace('|', '/')} |"
+        f"| {f.severity} | {_cell(f.check)} | {_cell(f.file)} | {_cell(f.location)}"
+        f" | {_cell(f.message)} |"
         for f in findings
     ]
     return head + "\n".join(rows) + "\n"

@@ -97,6 +97,11 @@ class StackDiff:
     def lost_paging(self) -> tuple[PagingChange, ...]:
         return tuple(p for p in self.paging if p.lost_paging)
 
+    @property
+    def blocked(self) -> tuple[ResourceChange, ...]:
+        """Protected resources the change deletes or replaces: `pulumi up` refuses them."""
+        return tuple(r for r in self.resources if r.blocked)
+
 
 @dataclass(frozen=True)
 class DiffReport:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from infra.diff import diff_refs
 from infra.diff.compare import changed_paths, resources
 from infra.diff.model import DiffReport
-from infra.diff.report import markdown
+from infra.diff.report import markdown, text
 from tests.conftest import ROOT
 
 CODE = ("infra", "alerts", "dashboards", "stacks")
@@ -78,8 +79,20 @@ def test_renaming_a_prod_log_group_is_a_replacement_with_data_loss(repo: Path) -
         "/bh/backend",
         True,
     )
-    text = markdown(report)
-    assert "DATA LOSS: replaced aws:cloudwatch/logGroup:LogGroup `logs-backend`" in text
+    # Prod protects its log groups: `pulumi up` would stop there, and the diff says so.
+    assert backend.protected
+    assert backend.blocked
+    assert {r.urn for r in prod.blocked} == {r.urn for r in groups}
+    md = markdown(report)
+    group = "`aws:cloudwatch/logGroup:LogGroup`"
+    assert f"> **DATA LOSS** in `prod`: replaced {group} `logs-backend`" in md
+    assert f"> **PROTECTED** in `prod`: replaced {group} `logs-backend`" in md
+    plain = text(report)
+    assert (
+        "prod: PROTECTED: replaced aws:cloudwatch/logGroup:LogGroup logs-backend: the resource"
+        " is protected" in plain
+    )
+    assert 'name: "/blue-harvest/backend" → "/bh/backend" (forces replacement)' in plain
 
 
 def test_removing_pagerduty_from_high_error_rate_is_lost_paging(repo: Path) -> None:
@@ -99,7 +112,10 @@ def test_removing_pagerduty_from_high_error_rate_is_lost_paging(repo: Path) -> N
     assert [(f.path, f.before, f.after) for f in rule.fields] == [
         ("labels.severity", "critical", "warning")
     ]
-    assert "LOST PAGING: HighErrorRate (backend) no longer pages anyone" in markdown(report)
+    assert "> **LOST PAGING** in `prod`: `HighErrorRate` (`backend`) no longer pages anyone" in (
+        markdown(report)
+    )
+    assert "prod: LOST PAGING: HighErrorRate (backend) no longer pages anyone" in text(report)
 
 
 def test_a_changed_threshold_is_reported_as_that_rules_change(repo: Path) -> None:
@@ -171,3 +187,50 @@ def test_a_deleted_retained_resource_is_not_data_loss(tmp_path: Path) -> None:
     assert not deleted.data_loss
     (lost,) = resources(tree("c", [{**group, "retainOnDelete": False}]), tree("d", []))
     assert lost.data_loss
+
+
+def _estate(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed console script, as CI runs it (stdout and stderr kept apart)."""
+    exe = Path(sys.executable).parent / "estate"
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, check=False)
+
+
+def test_fail_on_exits_1_after_the_whole_report_naming_what_it_found(repo: Path) -> None:
+    _change(
+        repo,
+        "stacks/Pulumi.prod.yaml",
+        lambda t: t.replace(
+            "    retentionDays: 90\n", "    retentionDays: 90\n    groupPrefix: /bh\n"
+        ),
+    )
+    common = ["diff", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD", "prod"]
+    failing = _estate(
+        *common, "--format", "markdown", "--fail-on", "data-loss,lost-paging,protected"
+    )
+    assert failing.returncode == 1, failing.stderr
+    # The document is whole (its last section closed) before the exit.
+    assert failing.stdout.rstrip().endswith("</details>")
+    assert "> **PROTECTED** in `prod`" in failing.stdout
+    (message,) = failing.stderr.strip().splitlines()
+    assert message.startswith("estate diff: --fail-on data-loss,lost-paging,protected: prod: ")
+    assert "data-loss" in message.split("prod: ")[1]
+    assert "protected" in message.split("prod: ")[1]
+    assert "lost-paging" not in message.split("prod: ")[1]
+    # Nothing of what --fail-on asks for: exit 0, same report.
+    passing = _estate(*common, "--fail-on", "lost-paging")
+    assert passing.returncode == 0, passing.stderr
+    assert "prod: PROTECTED: replaced" in passing.stdout
+    assert "**" not in passing.stdout
+    assert passing.stderr == ""
+
+
+def test_an_unknown_fail_on_value_exits_2_with_the_allowed_list(tmp_path: Path) -> None:
+    # Refused before any git or synth work: the repository does not even exist.
+    done = _estate(
+        "diff", "--repo", str(tmp_path / "nowhere"), "--base", "main", "--fail-on", "data-loss,oops"
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip() == (
+        "estate diff: --fail-on: unknown value 'oops'; allowed: data-loss, lost-paging, protected"
+    )
