@@ -24,7 +24,7 @@ tools="${ESTATE_TOOLS_DIR:-$root/.tools/prometheus}"
 bin="$tools/bin"
 
 # Floors, not pins: sid moves. 3.5 is the LTS line whose range selectors are left-open like
-# production's 3.13; 0.28 is the first Alertmanager with webhook_configs[].url_file.
+# production's 3.13; Alertmanager 0.28 and later have webhook_configs[].url_file (0.25 lacks it).
 PROMETHEUS_FLOOR=3.5.0
 ALERTMANAGER_FLOOR=0.28.0
 

@@ -23,7 +23,8 @@ INSTALL_COMMAND = "make tools"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: Lowest versions the tests accept: 3.5 is the LTS line with Prometheus 3's semantics
-#: (left-open range selectors) that production's 3.13 has; 0.28 has webhook url_file.
+#: (left-open range selectors) that production's 3.13 has; Alertmanager 0.28 and later have
+#: webhook_configs[].url_file, which bookworm's 0.25 lacks.
 VERSION_FLOORS: dict[str, tuple[int, int, int]] = {
     "prometheus": (3, 5, 0),
     "promtool": (3, 5, 0),
