@@ -1,6 +1,7 @@
 """The estate's Grafana dashboards, as typed Python built with grafana-foundation-sdk.
 
-One module per dashboard (the seed's four, section 2), shared defaults in `common`. Each
+One module per dashboard (the seed's four, section 2, and Estate Health, the pipeline's own),
+shared defaults in `common`. Each
 dashboard takes its UID, title and the panel ids alerts link to from
 infra/spec/dashboard_refs.py, reads the recording rules the alerts read (alerts/recording.py),
 and references data sources only by the stable UIDs of infra/spec/endpoints.py.
@@ -22,6 +23,7 @@ with warnings.catch_warnings():
         application_overview,
         business_metrics,
         database_performance,
+        estate_health,
         infrastructure,
     )
     from dashboards.common import (
@@ -50,11 +52,13 @@ __all__ = [
 
 
 def build_all(config: EstateConfig) -> list[DashboardDoc]:
-    """The four dashboards of one stack, in dashboard_refs order."""
+    """The dashboards of one stack, in dashboard_refs order: the seed's four, then the
+    estate's own health (meta-monitoring, not in the seed)."""
     ctx = Context.from_config(config)
     return [
         application_overview.build(ctx),
         database_performance.build(ctx),
         business_metrics.build(ctx),
         infrastructure.build(ctx),
+        estate_health.build(ctx),
     ]

@@ -163,7 +163,7 @@ class Context:
             namespace=config.cluster.namespace,
             monitoring_namespace=config.metrics.namespace,
             observability_namespace=config.cluster.observability_namespace,
-            services=tuple(sorted(config.services)),
+            services=config.scraped_services,
             settings=settings,
             records=records(settings),
             logs=config.loki.enabled,
@@ -423,9 +423,13 @@ def _option(value: str) -> VariableOption:
 
 
 def variables(ctx: Context) -> list[cogbuilder.Builder[Any]]:
-    """environment (the stack's, one value), namespace and service (job), in that order."""
+    """environment (the stack's, one value), namespace and service (job), in that order.
+
+    `$service` offers only the services that serve metrics (services.<name>.metrics): a
+    service without a /metrics target would show empty panels everywhere."""
     up_env = 'up{environment=~"$environment|"}'
-    up_ns = 'up{environment=~"$environment|",namespace="$namespace"}'
+    jobs = "|".join(ctx.services)
+    up_ns = f'up{{environment=~"$environment|",namespace="$namespace",job=~"{jobs}"}}'
     return [
         dashboard.CustomVariable("environment")
         .label("Environment")

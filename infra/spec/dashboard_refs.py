@@ -1,4 +1,4 @@
-"""The four Grafana dashboards' stable identities: UIDs, slugs and panel ids.
+"""The Grafana dashboards' stable identities: UIDs, slugs and panel ids.
 
 Alerts link to a panel (`dashboard` annotation) and the dashboards are built elsewhere, so
 both sides read their identities from here. A dashboard's UID and its panels' ids are a
@@ -95,11 +95,30 @@ INFRASTRUCTURE = Dashboard(
     ),
 )
 
+#: Not in the seed: the telemetry pipeline's own health (meta-monitoring), which the
+#: `pipeline` alerts (alerts/pipeline.py) link to.
+ESTATE_HEALTH = Dashboard(
+    uid="bh-estate-health",
+    slug="estate-health",
+    title="Estate Health",
+    panels=(
+        Panel(1, "Pipeline targets up"),
+        Panel(2, "Collector spans: accepted and refused"),
+        Panel(3, "Collector exports: sent and failed"),
+        Panel(4, "Jaeger storage writes: sent and failed"),
+        Panel(5, "Loki push requests by status"),
+        Panel(6, "Loki discarded log lines"),
+        Panel(7, "Alloy components by health"),
+        Panel(8, "Alloy log entries: sent and dropped"),
+    ),
+)
+
 DASHBOARDS: tuple[Dashboard, ...] = (
     APPLICATION_OVERVIEW,
     DATABASE_PERFORMANCE,
     BUSINESS_METRICS,
     INFRASTRUCTURE,
+    ESTATE_HEALTH,
 )
 
 #: The panels alerts link to, by what they show.
@@ -111,3 +130,11 @@ CACHE_HIT_RATE = DATABASE_PERFORMANCE.panel(4)
 SIGNUPS = BUSINESS_METRICS.panel(1)
 POSTS_CREATED = BUSINESS_METRICS.panel(2)
 SCRAPE_TARGETS = INFRASTRUCTURE.panel(5)
+PIPELINE_TARGETS = ESTATE_HEALTH.panel(1)
+COLLECTOR_SPANS = ESTATE_HEALTH.panel(2)
+COLLECTOR_EXPORTS = ESTATE_HEALTH.panel(3)
+JAEGER_STORAGE = ESTATE_HEALTH.panel(4)
+LOKI_PUSHES = ESTATE_HEALTH.panel(5)
+LOKI_DISCARDED = ESTATE_HEALTH.panel(6)
+ALLOY_COMPONENTS = ESTATE_HEALTH.panel(7)
+ALLOY_WRITES = ESTATE_HEALTH.panel(8)

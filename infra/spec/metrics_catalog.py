@@ -28,6 +28,9 @@ Source = Literal[
     "kube-state-metrics",
     "prometheus",
     "recording rule",
+    "otel-collector",
+    "loki",
+    "alloy",
 ]
 
 
@@ -105,6 +108,37 @@ PROMETHEUS: tuple[Metric, ...] = (
     Metric("up", "gauge", "prometheus", "1 if the last scrape of the target succeeded"),
 )
 
+#: The telemetry pipeline's own metrics (ServiceMonitors in infra/render/tracing.py and
+#: infra/render/loki.py), read by alerts/pipeline.py and the Estate Health dashboard. The
+#: collector's also come from Jaeger v2, itself a collector (its storage writes are the
+#: `jaeger_storage_exporter`'s sends); Alloy's loki.write component keeps Promtail's names.
+PIPELINE: tuple[Metric, ...] = (
+    Metric("otelcol_receiver_accepted_spans_total", "counter", "otel-collector", "Spans taken in"),
+    Metric("otelcol_receiver_refused_spans_total", "counter", "otel-collector", "Spans refused"),
+    Metric("otelcol_exporter_sent_spans_total", "counter", "otel-collector", "Spans sent on"),
+    Metric(
+        "otelcol_exporter_send_failed_spans_total",
+        "counter",
+        "otel-collector",
+        "Spans that failed to send",
+    ),
+    Metric(
+        "loki_request_duration_seconds",
+        "histogram",
+        "loki",
+        "Loki requests by route and status_code",
+    ),
+    Metric("loki_discarded_samples_total", "counter", "loki", "Log lines discarded, by reason"),
+    Metric(
+        "alloy_component_controller_running_components",
+        "gauge",
+        "alloy",
+        "Running components by health_type",
+    ),
+    Metric("loki_write_sent_entries_total", "counter", "alloy", "Entries sent to Loki"),
+    Metric("loki_write_dropped_entries_total", "counter", "alloy", "Entries dropped"),
+)
+
 EXPOSED: tuple[Metric, ...] = (
     *APPLICATION,
     *PROM_CLIENT_DEFAULTS,
@@ -112,6 +146,7 @@ EXPOSED: tuple[Metric, ...] = (
     *KUBELET,
     *KUBE_STATE_METRICS,
     *PROMETHEUS,
+    *PIPELINE,
 )
 
 

@@ -87,6 +87,10 @@ def test_canonical_json_has_no_volatile_fields_and_sorted_keys() -> None:
 def test_template_variables_default_to_the_stack_and_the_backend() -> None:
     config = make_config("staging", cluster={"namespace": "bh-apps"})
     for doc in dashboards.build_all(config):
+        if doc.uid == dashboard_refs.ESTATE_HEALTH.uid:
+            # About the estate, not a workload: no namespace or service to choose.
+            assert variable_values(doc.json) == {"environment": "staging"}
+            continue
         assert variable_values(doc.json) == {
             "environment": "staging",
             "namespace": "bh-apps",
@@ -150,7 +154,23 @@ def test_scrape_targets_panel_covers_every_service_with_a_target() -> None:
     )
     model = _by_uid(dashboards.build_all(config))["bh-infrastructure"]
     panel = _panel(model, dashboard_refs.SCRAPE_TARGETS.panel_id)
-    assert 'job=~"backend|frontend|worker"' in panel["targets"][0]["expr"]
+    # The seed's frontend serves no metrics: it has no target, so it is not listed.
+    assert 'job=~"backend|worker"' in panel["targets"][0]["expr"]
+
+
+def test_the_service_variable_offers_only_services_that_serve_metrics() -> None:
+    workload_dashboards = [d.uid for d in dashboard_refs.DASHBOARDS[:4]]
+    for doc in dashboards.build_all(make_config("prod")):
+        if doc.uid not in workload_dashboards:
+            continue
+        (service,) = [v for v in doc.json["templating"]["list"] if v["name"] == "service"]
+        assert 'job=~"backend"' in service["query"], doc.uid
+    scraped = make_config("prod", services={"frontend": {"metrics": {"enabled": True}}})
+    for doc in dashboards.build_all(scraped):
+        if doc.uid not in workload_dashboards:
+            continue
+        (service,) = [v for v in doc.json["templating"]["list"] if v["name"] == "service"]
+        assert 'job=~"backend|frontend"' in service["query"], doc.uid
 
 
 def test_dashboards_are_filed_in_one_folder_per_area() -> None:
@@ -158,3 +178,28 @@ def test_dashboards_are_filed_in_one_folder_per_area() -> None:
     assert folders["bh-application-overview"] == folders["bh-database-performance"]
     assert len({f.uid for f in folders.values()}) == 3
     assert set(folders.values()) == set(dashboards.FOLDERS)
+
+
+def test_the_estate_health_dashboard_reads_each_pipeline_components_own_metrics() -> None:
+    config = make_config("prod", cluster={"observabilityNamespace": "telemetry"})
+    model = _by_uid(dashboards.build_all(config))[dashboard_refs.ESTATE_HEALTH.uid]
+    exprs = {p["id"]: [t["expr"] for t in p["targets"]] for p in panels(model)}
+    assert set(exprs) == {p.id for p in dashboard_refs.ESTATE_HEALTH.panels}
+    for panel_exprs in exprs.values():
+        for expr in panel_exprs:
+            assert 'namespace="telemetry"' in expr
+    assert 'service="otel-collector"' in exprs[2][1]
+    assert "otelcol_receiver_refused_spans_total" in exprs[2][1]
+    assert 'exporter="jaeger_storage_exporter"' in exprs[4][1]
+    assert 'route="loki_api_v1_push"' in exprs[5][0]
+    assert "alloy_component_controller_running_components" in exprs[7][0]
+    assert "loki_write_dropped_entries_total" in exprs[8][1]
+    # Every pipeline alert links to a panel of this dashboard.
+    links = [
+        a.annotations["dashboard"]
+        for g in rule_groups(config)
+        if g.name == "pipeline"
+        for a in g.alerts
+    ]
+    assert links
+    assert all("/d/bh-estate-health/estate-health?viewPanel=" in link for link in links)
