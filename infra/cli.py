@@ -10,8 +10,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from infra.naming import InvalidStackNameError, validate_stack_name
 from infra.synth import StackResult, StacksRefusedError, discover_stacks, synth_stacks
+from infra.synth.writer import OutputError
 
 app = typer.Typer(
     help="Synthesize and review the Blue Harvest observability estate offline.",
@@ -37,21 +40,32 @@ def synth(
 ) -> None:
     """Run the real program under Pulumi's mock engine and write out/<stack>/."""
     if all_stacks == (stack is not None):
-        errors.print("estate synth: give one stack name or --all")
-        raise typer.Exit(2)
-    stacks = discover_stacks(stacks_dir) if all_stacks else [str(stack)]
-    if not stacks:
-        errors.print(f"estate synth: no Pulumi.<stack>.yaml files in {stacks_dir}")
+        _error("estate synth: give one stack name or --all")
         raise typer.Exit(2)
     try:
+        stacks = discover_stacks(stacks_dir) if all_stacks else [validate_stack_name(str(stack))]
+        if not stacks:
+            _error(f"estate synth: no Pulumi.<stack>.yaml files in {stacks_dir}")
+            raise typer.Exit(2)
         results = synth_stacks(stacks, stacks_dir, out)
+    except InvalidStackNameError as exc:
+        _error(f"estate synth: {exc}; nothing was written")
+        raise typer.Exit(2) from None
     except StacksRefusedError as exc:
         for err in exc.errors:
-            errors.print(err.render(), markup=False)
-        errors.print("estate synth: configuration refused; nothing was written", markup=False)
+            _error(err.render())
+        _error("estate synth: configuration refused; nothing was written")
+        raise typer.Exit(2) from None
+    except OutputError as exc:
+        _error(f"estate synth: {exc}")
         raise typer.Exit(2) from None
     for result in results:
         _summary(result)
+
+
+def _error(message: str) -> None:
+    """One message on stderr, exactly as written: no markup, no emoji codes, no highlighting."""
+    errors.print(message, markup=False, emoji=False, highlight=False)
 
 
 @app.command()
@@ -132,41 +146,62 @@ def check(
     from infra.checks.runner import run_checks, to_json, to_markdown
 
     if all_stacks == (stack is not None):
-        errors.print("estate check: give one stack name or --all")
+        _error("estate check: give one stack name or --all")
         raise typer.Exit(2)
     if output not in ("text", "markdown", "json"):
-        errors.print(f"estate check: --format {output!r}: allowed: text, markdown, json")
+        _error(f"estate check: --format {output!r}: allowed: text, markdown, json")
         raise typer.Exit(2)
-    stacks = discover_stacks(stacks_dir) if all_stacks else [str(stack)]
-    findings = run_checks(stacks, stacks_dir, out)
+    try:
+        stacks = discover_stacks(stacks_dir) if all_stacks else [validate_stack_name(str(stack))]
+    except InvalidStackNameError as exc:
+        _error(f"estate check: {exc}; nothing was checked or written")
+        raise typer.Exit(2) from None
+    except StacksRefusedError as exc:
+        for err in exc.errors:
+            _error(err.render())
+        _error("estate check: stack file names refused; nothing was checked or written")
+        raise typer.Exit(2) from None
+    if not stacks:
+        _error(f"estate check: no Pulumi.<stack>.yaml files in {stacks_dir}")
+        raise typer.Exit(2)
+    try:
+        findings = run_checks(stacks, stacks_dir, out)
+    except OutputError as exc:
+        _error(f"estate check: {exc}")
+        raise typer.Exit(2) from None
     if output == "json":
         typer.echo(to_json(findings), nl=False)
     elif output == "markdown":
         typer.echo(to_markdown(findings, stacks), nl=False)
     else:
-        table = Table(title=f"estate check: {', '.join(stacks)}")
+        table = Table(title=Text(f"estate check: {', '.join(stacks)}"))
         for column in ("severity", "check", "file", "location", "message"):
             table.add_column(column, overflow="fold")
         for f in findings:
-            table.add_row(f.severity, f.check, f.file, f.location, f.message)
+            table.add_row(
+                *(Text(cell) for cell in (f.severity, f.check, f.file, f.location, f.message))
+            )
         if findings:
             console.print(table)
-        console.print(f"{len(findings)} finding(s) in {len(stacks)} stack(s)", markup=False)
+        console.print(
+            f"{len(findings)} finding(s) in {len(stacks)} stack(s)", markup=False, emoji=False
+        )
     if any(f.severity == "error" for f in findings):
         raise typer.Exit(1)
 
 
 def _summary(result: StackResult) -> None:
+    """The per-stack table; every cell a Text, so nothing in it is read as markup."""
     table = Table(
-        title=f"{result.stack}: {len(result.run.registrations)} resources -> {result.path}"
+        title=Text(f"{result.stack}: {len(result.run.registrations)} resources -> {result.path}")
     )
     table.add_column("type")
     table.add_column("count", justify="right")
     for typ, count in result.counts.items():
-        table.add_row(typ, str(count))
+        table.add_row(Text(typ), Text(str(count)))
     console.print(table)
     for warning in result.run.warnings:
-        console.print(f"warning: {warning}", markup=False)
+        console.print(f"warning: {warning}", markup=False, emoji=False, highlight=False)
 
 
 def main() -> None:

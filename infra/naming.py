@@ -191,3 +191,42 @@ def iam_name_problem(name: str, what: str = "role", limit: int = IAM_ROLE_NAME_M
     if not _IAM_NAME.fullmatch(name):
         return f"the IAM {what} name {name!r} may hold only letters, digits and _+=,.@-"
     return None
+
+
+# --- Pulumi stacks ---------------------------------------------------------------------------
+
+#: Pulumi's limit on a stack name's length.
+STACK_NAME_MAX = 100
+#: Pulumi's stack-name characters; stricter in that the first may not be `.`.
+_STACK_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*", re.ASCII)
+STACK_NAME_HELP = (
+    f"1 to {STACK_NAME_MAX} letters, digits, '-', '_' or '.', not starting with '.'"
+    " (for example dev, prod, prod.eu-west-1)"
+)
+
+
+class InvalidStackNameError(ValueError):
+    """A stack name breaks the rule of `stack_name_problem`; the message says what is allowed."""
+
+
+def stack_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a stack name, or None.
+
+    The rule is Pulumi's (letters, digits, `-`, `_`, `.`; at most 100 characters), made
+    stricter so that a stack name is always exactly one harmless path part: not empty, and
+    not starting with `.` (which refuses `.`, `..` and hidden names). A stack name becomes
+    `stacks/Pulumi.<stack>.yaml` and `out/<stack>/`: this is what keeps a file called
+    `Pulumi....yaml` (stack `..`) or `Pulumi..yaml` (stack ``) from naming `out/..` or `out/`.
+    """
+    if len(name) > STACK_NAME_MAX or not _STACK_NAME.fullmatch(name):
+        shown = repr(name) if name else "'' (empty)"
+        return f"stack name {shown} is not allowed: must be {STACK_NAME_HELP}"
+    return None
+
+
+def validate_stack_name(name: str) -> str:
+    """`name` if it is a legal stack name (`stack_name_problem`), else InvalidStackNameError."""
+    problem = stack_name_problem(name)
+    if problem is not None:
+        raise InvalidStackNameError(problem)
+    return name

@@ -12,10 +12,10 @@ import typing
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from infra.config import stack_yaml
 from infra.config.defaults import ENV_DEFAULTS, merge
 from infra.config.errors import ConfigError, ConfigProblem
 from infra.config.model import (
@@ -27,6 +27,7 @@ from infra.config.model import (
     SecureValue,
     top_level_keys,
 )
+from infra.naming import stack_name_problem
 
 #: Keys of other namespaces a stack file may carry: they configure Pulumi's providers.
 PROVIDER_KEYS = frozenset(
@@ -52,27 +53,14 @@ CREDENTIAL_KEYS = frozenset({"pagerduty:token", "sentry:token", "aws:assumeRoles
 STACK_FILE_KEYS = frozenset({"config", "secretsprovider", "encryptedkey", "encryptionsalt"})
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A YAML loader that refuses duplicate keys instead of keeping the last one."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def stack_file(stacks_dir: Path, stack: str) -> Path:
-    return stacks_dir / f"Pulumi.{stack}.yaml"
+    """stacks/Pulumi.<stack>.yaml; a ConfigError naming that file if `stack` breaks the
+    stack-name rule (`infra.naming.stack_name_problem`), before anything is opened."""
+    path = stacks_dir / f"Pulumi.{stack}.yaml"
+    problem = stack_name_problem(stack)
+    if problem is not None:
+        raise ConfigError(str(path), [ConfigProblem("(file name)", problem)])
+    return path
 
 
 def read_stack_file(path: Path) -> dict[str, Any]:
@@ -81,15 +69,12 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(source, [ConfigProblem("(file)", "no such stack file")])
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
-    except yaml.YAMLError as exc:
-        # The context mark is where the broken construct starts, which is what a reader fixes.
-        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "(file)"
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        if getattr(exc, "context", None):
-            problem = f"{exc.context}: {problem}"  # type: ignore[attr-defined]
-        raise ConfigError(source, [ConfigProblem(where, f"not valid YAML: {problem}")]) from None
+        doc = stack_yaml.load(path.read_bytes())
+    except stack_yaml.StackYamlError as exc:
+        raise ConfigError(source, [ConfigProblem(exc.where, exc.message)]) from None
+    except OSError as exc:
+        problem = ConfigProblem("(file)", f"cannot be read: {exc.strerror}")
+        raise ConfigError(source, [problem]) from None
     if doc is None:
         doc = {}
     if not isinstance(doc, dict):

@@ -6,8 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.config import ConfigError, EstateConfig, load_stack_file, stack_file
+from infra.config import ConfigError, ConfigProblem, EstateConfig, load_stack_file, stack_file
 from infra.config.secrets import secret_values
+from infra.naming import stack_name_problem
 from infra.program import EstatePlan, plan, register
 from infra.synth.engine import SynthRun, run_program
 from infra.synth.writer import render_files, type_counts, write_tree
@@ -16,10 +17,13 @@ __all__ = ["ConfigError", "StackResult", "StacksRefusedError", "discover_stacks"
 
 
 class StacksRefusedError(Exception):
-    """One or more stacks' configs were refused; nothing was written."""
+    """One or more stacks' configs (or stack file names) were refused; nothing was written.
 
-    def __init__(self, errors: list[ConfigError]) -> None:
+    `refused` holds the refused stacks' names, in the order of `errors`."""
+
+    def __init__(self, errors: list[ConfigError], refused: list[str] | None = None) -> None:
         self.errors = errors
+        self.refused = refused if refused is not None else []
         super().__init__("\n".join(e.render() for e in errors))
 
 
@@ -32,8 +36,25 @@ class StackResult:
 
 
 def discover_stacks(stacks_dir: Path) -> list[str]:
-    files = stacks_dir.glob("Pulumi.*.yaml")
-    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in files)
+    """The stacks of `stacks_dir`'s `Pulumi.<stack>.yaml` files, sorted.
+
+    Refuses (StacksRefusedError, one error per file) if any file's stack name breaks the
+    rule of `infra.naming.stack_name_problem` (`Pulumi....yaml` is stack `..`,
+    `Pulumi..yaml` stack ``): `--all` then synthesizes nothing rather than skip a stack."""
+    stacks: list[str] = []
+    errors: list[ConfigError] = []
+    refused: list[str] = []
+    for path in sorted(stacks_dir.glob("Pulumi.*.yaml")):
+        stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+        problem = stack_name_problem(stack)
+        if problem is None:
+            stacks.append(stack)
+        else:
+            errors.append(ConfigError(str(path), [ConfigProblem("(file name)", problem)]))
+            refused.append(stack)
+    if errors:
+        raise StacksRefusedError(errors, refused)
+    return sorted(stacks)
 
 
 def _registrar(estate: EstatePlan) -> Callable[[EstateConfig], None]:
@@ -50,14 +71,16 @@ def synth_stacks(stacks: list[str], stacks_dir: Path, out_dir: Path) -> list[Sta
     and render each, and only then write."""
     plans: dict[str, EstatePlan] = {}
     errors: list[ConfigError] = []
+    refused: list[str] = []
     for stack in stacks:
-        path = stack_file(stacks_dir, stack)
         try:
+            path = stack_file(stacks_dir, stack)  # refuses a bad stack name first
             plans[stack] = plan(load_stack_file(path, stack), source=str(path))
         except ConfigError as exc:
             errors.append(exc)
+            refused.append(stack)
     if errors:
-        raise StacksRefusedError(errors)
+        raise StacksRefusedError(errors, refused)
     rendered = []
     for stack in stacks:
         estate = plans[stack]
