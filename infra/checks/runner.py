@@ -314,7 +314,7 @@ def run_checks(stacks: list[str], stacks_dir: Path, out: Path) -> list[Finding]:
         synth_stacks(stacks, stacks_dir, out)
     except StacksRefusedError as exc:
         findings += [_config_finding(e, p.key, p.message) for e in exc.errors for p in e.problems]
-        ok = set(stacks) - {Path(e.source).name.split(".")[1] for e in exc.errors}
+        ok = set(stacks) - set(exc.refused)
         if ok:
             findings += run_checks(sorted(ok), stacks_dir, out)
         return findings
