@@ -269,3 +269,20 @@ def test_check_exits_non_zero_and_prints_markdown_for_bad_config(tmp_path: Path)
     assert result.exit_code == 1
     assert "| error | `config` |" in result.output
     assert "blue-harvest:logs.retentionDays" in result.output
+
+
+def test_a_hostile_key_prints_literally_in_every_format(tmp_path: Path) -> None:
+    stacks = tmp_path / "stacks"
+    shutil.copytree(STACKS, stacks)
+    dev = stacks / "Pulumi.dev.yaml"
+    key = "[b]x:bomb:"
+    dev.write_text(dev.read_text().replace("config:\n", f'config:\n  "{key}": 1\n', 1))
+    args = ["check", "dev", "--stacks-dir", str(stacks), "--out", str(tmp_path / "out")]
+    text = CliRunner().invoke(app, args)
+    assert text.exit_code == 1
+    assert key in text.stdout
+    assert "💣" not in text.stdout
+    md = CliRunner().invoke(app, [*args, "--format", "markdown"]).stdout
+    assert f"| `{key}` |" in md
+    (finding,) = json.loads(CliRunner().invoke(app, [*args, "--format", "json"]).stdout)
+    assert finding["location"] == key

@@ -234,3 +234,25 @@ def test_an_unknown_fail_on_value_exits_2_with_the_allowed_list(tmp_path: Path) 
     assert done.stderr.strip() == (
         "estate diff: --fail-on: unknown value 'oops'; allowed: data-loss, lost-paging, protected"
     )
+
+
+def test_names_and_values_print_literally(repo: Path) -> None:
+    hostile = "[red]x[/red] :bomb: @team"
+    _change(
+        repo,
+        "alerts/application.py",
+        lambda t: t.replace(
+            'summary="High error rate detected"', f'summary="High error rate {hostile}"', 1
+        ),
+    )
+    common = ["diff", "--repo", str(repo), "--base", "HEAD~1", "--head", "HEAD", "prod"]
+    plain = _estate(*common)
+    assert plain.returncode == 0, plain.stderr
+    line = next(x for x in plain.stdout.splitlines() if x.strip().startswith("annotations.summary"))
+    assert line.strip() == (
+        f'annotations.summary: "High error rate detected" → "High error rate {hostile}"'
+    )
+    assert "💣" not in plain.stdout
+    md = _estate(*common, "--format", "markdown").stdout
+    assert f'`"High error rate {hostile}"`' in md
+    assert "💣" not in md
