@@ -13,6 +13,7 @@
 #       export PATH="$(bash scripts/bootstrap.sh --print-path):$PATH"
 #       bash scripts/bootstrap.sh --print-path >> "$GITHUB_PATH"   (GitHub Actions)
 set -euo pipefail
+unset CDPATH  # `cd` must print nothing: the folder is read from `pwd`
 UV_VERSION="${UV_VERSION:-0.13.8}"
 TOOLS="${TOOLS:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.tools}"
 
