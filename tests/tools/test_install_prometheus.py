@@ -57,7 +57,8 @@ def test_tools_at_the_floor_are_kept_without_a_download(tmp_path: Path) -> None:
     assert "up to date" in done.stderr
     for name in VERSION_FLOORS:
         version = ".".join(map(str, tool_version(name)))
-        assert re.search(rf"^{name} +{re.escape(version)} +{folder}/bin/{name}$", done.stdout, re.M)
+        line = rf"^{name} +{re.escape(version)} +{re.escape(str(folder / 'bin' / name))}$"
+        assert re.search(line, done.stdout, re.M), done.stdout
     assert sorted(p.name for p in folder.iterdir()) == ["bin"]
 
 
