@@ -17,6 +17,7 @@ from infra.components.dashboards import (
 )
 from infra.config import EstateConfig
 from infra.config.secrets import SECRET_MARKER
+from infra.spec.dashboard_refs import DASHBOARDS
 from infra.synth.engine import SynthRun, run_program
 from infra.synth.recorder import Registration
 from infra.synth.writer import render_files
@@ -62,7 +63,7 @@ def test_in_cluster_one_labelled_configmap_per_dashboard_in_the_monitoring_names
     run = _in_cluster()
     docs = {d.uid: d for d in dashboards.build_all(make_config("prod"))}
     maps = _of(run, CONFIGMAP)
-    assert len(maps) == 4
+    assert len(maps) == len(DASHBOARDS) == 5
     for cm in maps:
         meta = cm.inputs["metadata"]
         assert meta["namespace"] == "monitoring"
@@ -96,7 +97,7 @@ def test_external_grafana_gets_folders_and_dashboards_through_an_explicit_provid
     folders = _of(run, "grafana:oss/folder:Folder")
     boards = _of(run, "grafana:oss/dashboard:Dashboard")
     assert sorted(f.inputs["uid"] for f in folders) == sorted(f.uid for f in dashboards.FOLDERS)
-    assert len(boards) == 4
+    assert len(boards) == len(DASHBOARDS) == 5
     docs = {d.uid: d for d in dashboards.build_all(make_config("prod"))}
     for board in [*folders, *boards]:
         assert board.provider.startswith(provider.urn + "::")
@@ -153,6 +154,7 @@ def test_outputs_name_the_dashboards_and_the_delivery() -> None:
             "bh-database-performance",
             "bh-business-metrics",
             "bh-infrastructure",
+            "bh-estate-health",
         ],
         "delivery": "configmap",
     }
