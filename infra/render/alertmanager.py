@@ -5,24 +5,31 @@ What it routes (see `infra.spec.routing.routing_plan` for the fallbacks):
 - critical: PagerDuty Events API v2 (only where `page_on_call`: staging and prod) and, through
   `continue: true`, the Slack critical channel;
 - warning: the team's Slack warning channel;
-- info: the low-noise Slack info channel and the email report (both, where configured);
-- Watchdog: a heartbeat webhook (dead man's switch) or the `null` receiver;
+- info: the low-noise Slack info channel and the email report (both, where configured),
+  re-sent at most daily (`grouping.infoRepeatInterval`, at least 24h);
+- Watchdog: the heartbeat webhook (dead man's switch; its URL is required in staging and prod)
+  or the `null` receiver, re-sent every `heartbeatInterval`;
 - anything without a known severity: the warning channel's receiver.
 
-Critical alerts inhibit warning and info alerts with the same `alertname` and `service`.
+Each Slack channel has its own incoming webhook (a webhook posts to one fixed channel), so
+each severity reads its own secret file.
+
+Inhibition (`INHIBIT_EQUAL` lists the labels that make two alerts "the same thing"):
+
+- critical inhibits warning and info, and warning inhibits info, of the same alert on the
+  same object (same `alertname`, `namespace`, `service`, `job`, `instance`, pod, node, ...):
+  the chart's alerts come in severity ladders; the project's own alerts have one severity
+  each, so this never touches them;
+- during a service outage (`ServiceDown` or `ScrapeTargetMissing`, critical) that service's
+  warning and info alerts (NoPostsCreated among them) are inhibited, matched on `service`
+  only: the business alerts aggregate away `namespace` and `instance`;
+- Watchdog is never inhibited.
 
 Secrets never appear in the config: each one is a `*_file` path under `secrets_dir`, where
 kube-prometheus-stack mounts the Kubernetes Secret named `RECEIVER_SECRET_NAME`
 (`alertmanager.alertmanagerSpec.secrets`). `receiver_secret_files` gives that Secret's keys.
-
-Compatibility: the config must load in Debian's Alertmanager 0.25 (what the tests run) and in
-the 0.28+ kube-prometheus-stack 88.x deploys. 0.25 reads `pagerduty_configs[].routing_key_file`,
-`slack_configs[].api_url_file` and `email_configs[].auth_password_file`, but has no
-`webhook_configs[].url_file` ("field url_file not found"). A heartbeat URL carries its secret
-in the URL itself, so there is no 0.25 form that keeps it out of the config: by default the
-Watchdog goes to `null` (the external dead man's switch then reports the missing heartbeat,
-which is loud and safe), and `webhook_url_file=True` renders the heartbeat receiver for an
-Alertmanager that has `url_file`.
+The heartbeat URL uses `webhook_configs[].url_file` (Alertmanager >= 0.28; production runs
+0.33, and so do the tests).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from infra.config.model import PROJECT, EstateConfig
+from infra.config.model import PROJECT, EstateConfig, SlackChannel
 from infra.spec.routing import (
     EMAIL_REPORT,
     HEARTBEAT,
@@ -53,28 +60,46 @@ DEFAULT_SECRETS_DIR = f"/etc/alertmanager/secrets/{RECEIVER_SECRET_NAME}"
 
 #: Keys of that Secret, i.e. file names under the secrets directory.
 PAGERDUTY_ROUTING_KEY_FILE = "pagerduty-routing-key"
-SLACK_WEBHOOK_URL_FILE = "slack-webhook-url"
+#: One webhook per Slack receiver: a Slack incoming webhook posts to one channel only.
+SLACK_WEBHOOK_URL_FILES: dict[str, str] = {
+    SLACK_CRITICAL: "slack-critical-webhook-url",
+    SLACK_WARNING: "slack-warning-webhook-url",
+    SLACK_INFO: "slack-info-webhook-url",
+}
 EMAIL_AUTH_PASSWORD_FILE = "email-auth-password"
 HEARTBEAT_URL_FILE = "heartbeat-url"
 
-#: How often the Watchdog is re-sent to the heartbeat URL (set the check's period above it).
-HEARTBEAT_REPEAT_INTERVAL = "5m"
+#: The Watchdog route's group interval: Alertmanager re-sends the heartbeat at the first
+#: group-interval tick after `heartbeatInterval` has passed, so the period a checker sees is
+#: `heartbeatInterval` plus up to this much.
+HEARTBEAT_GROUP_INTERVAL = "1m"
+
+#: Labels two alerts share when they are about the same thing on the same object. A label
+#: absent from both alerts counts as equal, so listing object labels only narrows inhibition.
+INHIBIT_EQUAL: tuple[str, ...] = (
+    "alertname",
+    "namespace",
+    "service",
+    "job",
+    "instance",
+    "pod",
+    "container",
+    "node",
+    "persistentvolumeclaim",
+    "device",
+    "mountpoint",
+)
+#: Alerts meaning "this service is down": they inhibit the service's warnings and infos.
+OUTAGE_ALERTS: tuple[str, ...] = ("ServiceDown", "ScrapeTargetMissing")
 
 AlertmanagerConfig = dict[str, Any]
 
 
 def alertmanager_config(
-    config: EstateConfig,
-    *,
-    secrets_dir: str = DEFAULT_SECRETS_DIR,
-    webhook_url_file: bool = False,
+    config: EstateConfig, *, secrets_dir: str = DEFAULT_SECRETS_DIR
 ) -> AlertmanagerConfig:
-    """The stack's Alertmanager config (what `alertmanager.config` of the chart takes).
-
-    `webhook_url_file`: the target Alertmanager reads `webhook_configs[].url_file` (not 0.25);
-    only then does a configured `heartbeat_url` get a heartbeat receiver.
-    """
-    plan = routing_plan(config, webhook_url_file=webhook_url_file)
+    """The stack's Alertmanager config (what `alertmanager.config` of the chart takes)."""
+    plan = routing_plan(config)
     grouping = config.alerting.grouping
     return {
         "global": {"resolve_timeout": "5m"},
@@ -87,37 +112,56 @@ def alertmanager_config(
             "group_wait": grouping.group_wait,
             "group_interval": grouping.group_interval,
             "repeat_interval": grouping.repeat_interval,
-            "routes": _routes(plan),
+            "routes": _routes(plan, config),
         },
-        "inhibit_rules": [
-            {
-                "source_matchers": ['severity="critical"'],
-                "target_matchers": ['severity=~"warning|info"'],
-                "equal": ["alertname", "service"],
-            }
-        ],
+        "inhibit_rules": inhibit_rules(),
         "receivers": [_receiver(name, config, secrets_dir.rstrip("/")) for name in plan.receivers],
     }
 
 
-def receiver_secret_files(
-    config: EstateConfig, *, webhook_url_file: bool = False
-) -> dict[str, SecretStr]:
+def inhibit_rules() -> list[dict[str, Any]]:
+    """The inhibition rules (see the module docstring); Watchdog is never a target."""
+    not_watchdog = f'alertname!="{WATCHDOG}"'
+    equal = list(INHIBIT_EQUAL)
+    return [
+        {
+            "source_matchers": ['severity="critical"'],
+            "target_matchers": ['severity=~"warning|info"', not_watchdog],
+            "equal": equal,
+        },
+        {
+            "source_matchers": ['severity="warning"'],
+            "target_matchers": ['severity="info"', not_watchdog],
+            "equal": equal,
+        },
+        {
+            "source_matchers": [
+                f'alertname=~"{"|".join(OUTAGE_ALERTS)}"',
+                'severity="critical"',
+            ],
+            "target_matchers": ['severity=~"warning|info"', not_watchdog],
+            "equal": ["service"],
+        },
+    ]
+
+
+def receiver_secret_files(config: EstateConfig) -> dict[str, SecretStr]:
     """File name under the secrets directory -> secret value, for every file the config reads.
 
-    Exactly the files `alertmanager_config` (with the same `webhook_url_file`) references:
-    the Pulumi component makes these the keys of the `RECEIVER_SECRET_NAME` Secret.
+    Exactly the files `alertmanager_config` references: the Pulumi component makes these the
+    keys of the `RECEIVER_SECRET_NAME` Secret.
     """
-    plan = routing_plan(config, webhook_url_file=webhook_url_file)
+    plan = routing_plan(config)
     alerting = config.alerting
     files: dict[str, SecretStr] = {}
     # A managed PagerDuty service's key is an output of its integration: the program adds it.
     pagerduty_key = alerting.pagerduty.routing_key if alerting.pagerduty else None
     if PAGERDUTY in plan.receivers and pagerduty_key is not None:
         files[PAGERDUTY_ROUTING_KEY_FILE] = pagerduty_key
-    slack_used = {SLACK_CRITICAL, SLACK_WARNING, SLACK_INFO} & set(plan.receivers)
-    if slack_used and alerting.slack is not None:
-        files[SLACK_WEBHOOK_URL_FILE] = alerting.slack.webhook_url
+    if alerting.slack is not None:
+        for name, file in SLACK_WEBHOOK_URL_FILES.items():
+            if name in plan.receivers:
+                files[file] = _slack_channel(config, name).webhook_url
     if (
         EMAIL_REPORT in plan.receivers
         and alerting.email is not None
@@ -129,23 +173,26 @@ def receiver_secret_files(
     return files
 
 
-def _routes(plan: RoutingPlan) -> list[dict[str, Any]]:
+def _routes(plan: RoutingPlan, config: EstateConfig) -> list[dict[str, Any]]:
     watchdog: dict[str, Any] = {
         "receiver": plan.watchdog,
         "matchers": [f'alertname="{WATCHDOG}"'],
     }
     if plan.watchdog == HEARTBEAT:
-        # Re-sent steadily so the dead man's switch sees a ping every few minutes.
+        # Re-sent steadily: the dead man's switch expects a ping every heartbeatInterval.
         watchdog |= {
+            "group_by": ["alertname"],
             "group_wait": "0s",
-            "group_interval": "1m",
-            "repeat_interval": HEARTBEAT_REPEAT_INTERVAL,
+            "group_interval": HEARTBEAT_GROUP_INTERVAL,
+            "repeat_interval": config.alerting.heartbeat_interval,
         }
     routes = [watchdog, {"receiver": NULL, "matchers": [f'alertname="{INFO_INHIBITOR}"']}]
     by_severity = {"critical": plan.critical, "warning": plan.warning, "info": plan.info}
     for severity, receivers in by_severity.items():
         for position, name in enumerate(receivers):
             route: dict[str, Any] = {"receiver": name, "matchers": [f'severity="{severity}"']}
+            if severity == "info":
+                route["repeat_interval"] = config.alerting.grouping.info_repeat_interval
             if position < len(receivers) - 1:
                 route["continue"] = True
             routes.append(route)
@@ -158,20 +205,13 @@ def _receiver(name: str, config: EstateConfig, secrets_dir: str) -> dict[str, An
     if name == PAGERDUTY:
         assert alerting.pagerduty is not None
         return {"name": name, "pagerduty_configs": [_pagerduty(config, secrets_dir)]}
-    if name in (SLACK_CRITICAL, SLACK_WARNING, SLACK_INFO):
-        assert alerting.slack is not None
-        channels = alerting.slack.channels
-        channel = {
-            SLACK_CRITICAL: channels.critical,
-            SLACK_WARNING: channels.warning,
-            SLACK_INFO: channels.info,
-        }[name]
+    if name in SLACK_WEBHOOK_URL_FILES:
         return {
             "name": name,
             "slack_configs": [
                 {
-                    "api_url_file": f"{secrets_dir}/{SLACK_WEBHOOK_URL_FILE}",
-                    "channel": channel,
+                    "api_url_file": f"{secrets_dir}/{SLACK_WEBHOOK_URL_FILES[name]}",
+                    "channel": _slack_channel(config, name).channel,
                     "send_resolved": True,
                     "title": _SLACK_TITLE.replace("ENV", env),
                     "text": _SLACK_TEXT,
@@ -204,6 +244,14 @@ def _receiver(name: str, config: EstateConfig, secrets_dir: str) -> dict[str, An
     if name == NULL:
         return {"name": name}
     raise ValueError(f"no receiver definition for {name!r}")
+
+
+def _slack_channel(config: EstateConfig, receiver: str) -> SlackChannel:
+    slack = config.alerting.slack
+    assert slack is not None  # the plan routes to Slack receivers only when it is configured
+    return {SLACK_CRITICAL: slack.critical, SLACK_WARNING: slack.warning, SLACK_INFO: slack.info}[
+        receiver
+    ]
 
 
 def _pagerduty(config: EstateConfig, secrets_dir: str) -> dict[str, Any]:

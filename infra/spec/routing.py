@@ -54,7 +54,7 @@ class RoutingPlan:
         return tuple(sorted(used))
 
 
-def routing_plan(config: EstateConfig, *, webhook_url_file: bool = False) -> RoutingPlan:
+def routing_plan(config: EstateConfig) -> RoutingPlan:
     """Decide the receivers for one stack.
 
     - critical: PagerDuty only when `page_on_call` (never in dev or local), then the Slack
@@ -62,8 +62,8 @@ def routing_plan(config: EstateConfig, *, webhook_url_file: bool = False) -> Rou
     - warning: the Slack warning channel, else the email report, else `null`;
     - info: the low-noise Slack channel and the email report (each when configured), else
       `null`;
-    - Watchdog: the heartbeat webhook when `heartbeat_url` is set and the target Alertmanager
-      reads a webhook URL from a file (`webhook_url_file`), else `null`;
+    - Watchdog: the heartbeat webhook when `heartbeat_url` is set (required in staging and
+      prod), else `null`;
     - anything else (no or unknown severity): the same first receiver as warnings, so an
       unlabelled alert is seen by the team rather than dropped.
     """
@@ -78,7 +78,7 @@ def routing_plan(config: EstateConfig, *, webhook_url_file: bool = False) -> Rou
     ) or ((EMAIL_REPORT,) if email else (NULL,))
     warning = (SLACK_WARNING if slack else EMAIL_REPORT if email else NULL,)
     info = tuple(name for name, on in ((SLACK_INFO, slack), (EMAIL_REPORT, email)) if on) or (NULL,)
-    heartbeat = alerting.heartbeat_url is not None and webhook_url_file
+    heartbeat = alerting.heartbeat_url is not None
     return RoutingPlan(
         critical=critical,
         warning=warning,

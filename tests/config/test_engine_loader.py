@@ -59,8 +59,8 @@ def test_engine_config_equals_the_stack_files(stack: str) -> None:
     offline = stack_config(stack)
     assert _public(engine) == _public(offline)  # secrets dump as '**********' on both sides
     assert engine.alerting.slack is not None
-    assert engine.alerting.slack.webhook_url.get_secret_value() == (
-        "decrypted:blue-harvest:alerting.slack.webhookUrl"
+    assert engine.alerting.slack.critical.webhook_url.get_secret_value() == (
+        "decrypted:blue-harvest:alerting.slack.critical.webhookUrl"
     )
 
 

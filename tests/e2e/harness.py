@@ -299,7 +299,8 @@ def alertmanager(config: Path, workdir: Path) -> Iterator[Server]:
 
 
 @contextlib.contextmanager
-def prometheus(config: Path, workdir: Path) -> Iterator[Server]:
+def prometheus(config: Path, workdir: Path, *extra_args: str) -> Iterator[Server]:
+    """`extra_args` go to the command line, e.g. a shorter --rules.alert.resend-delay."""
     port = free_port()
     argv = [
         _binary("prometheus"),
@@ -307,6 +308,7 @@ def prometheus(config: Path, workdir: Path) -> Iterator[Server]:
         f"--storage.tsdb.path={workdir / 'prom-data'}",
         f"--web.listen-address={LOOPBACK}:{port}",
         "--web.enable-lifecycle",
+        *extra_args,
     ]
     with _server("prometheus", argv, port, workdir / "prometheus.log") as server:
         yield server

@@ -1,29 +1,23 @@
 """The synthesized rules and Alertmanager config, running in real Prometheus and Alertmanager.
 
 A simulated backend serves the seed's metrics; HTTP sinks stand in for PagerDuty (Events API
-v2) and Slack. The only test-only changes to the synthesized artifacts are shorter `for`
-windows, evaluation and grouping intervals (so the run takes about a minute) and the paths
-of the mounted secret files; every expression, label, route and receiver is as synthesized.
-The scenarios' figures print at the end of the module (`pytest -s tests/e2e`); the latest
-are in docs/alerting.md.
+v2), each Slack channel's own webhook and the dead man's switch. The test-only changes to the
+synthesized artifacts are listed in tests/e2e/prod_estate.py (shorter `for`, evaluation and
+grouping intervals, PagerDuty's endpoint and the secret files' directory); every expression,
+label, route, inhibition and receiver is as synthesized. The scenarios' figures print at the
+end of the module (`pytest -s tests/e2e`); the latest are in docs/alerting.md.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from infra.render.alertmanager import DEFAULT_SECRETS_DIR
-from infra.synth import synth_stacks
-from tests.conftest import STACKS
 from tests.e2e.harness import (
     LOOPBACK,
     Server,
@@ -33,10 +27,16 @@ from tests.e2e.harness import (
     prometheus,
     wait_until,
 )
+from tests.e2e.prod_estate import (
+    ROUTING_KEY,
+    SEVERITIES,
+    Sinks,
+    synthesize_prod,
+    write_alertmanager_config,
+    write_prometheus_config,
+    write_rules,
+)
 
-#: Test-only timing: `for` windows capped at this, rule groups evaluated this often.
-FOR_CAP = "10s"
-EVAL = "1s"
 FIGURES: dict[str, Any] = {}
 
 
@@ -45,123 +45,36 @@ class Estate:
     prometheus: Server
     alertmanager: Server
     backend: SimulatedBackend
-    pagerduty: Sink
-    slack: Sink
+    sinks: Sinks
 
+    @property
+    def pagerduty(self) -> Sink:
+        return self.sinks.pagerduty
 
-def _seconds(duration: str) -> float:
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-    total, number = 0.0, ""
-    i = 0
-    while i < len(duration):
-        ch = duration[i]
-        if ch.isdigit():
-            number += ch
-            i += 1
-            continue
-        unit = "ms" if duration[i : i + 2] == "ms" else ch
-        total += int(number) * units[unit]
-        number, i = "", i + len(unit)
-    return total
-
-
-def shorten_rules(doc: dict[str, Any]) -> dict[str, Any]:
-    """Test-only: cap every `for` and evaluate every group each EVAL; nothing else changes."""
-    for group in doc["groups"]:
-        group["interval"] = EVAL
-        for rule in group["rules"]:
-            if "for" in rule and _seconds(rule["for"]) > _seconds(FOR_CAP):
-                rule["for"] = FOR_CAP
-    return doc
-
-
-def shorten_alertmanager(doc: dict[str, Any], secrets_dir: Path) -> str:
-    """Test-only: fast grouping, and the secret files where this test wrote them."""
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if "group_wait" in node:
-                node["group_wait"] = "1s"
-            if "group_interval" in node:
-                node["group_interval"] = "2s"
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(doc)
-    return yaml.safe_dump(doc, sort_keys=True).replace(DEFAULT_SECRETS_DIR, str(secrets_dir))
+    @property
+    def slack(self) -> dict[str, Sink]:
+        return self.sinks.slack
 
 
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
     work = tmp_path_factory.mktemp("e2e")
-    pagerduty, slack = Sink("pagerduty"), Sink("slack")
+    sinks = Sinks()
     backend = SimulatedBackend(max_seconds=300)
-    pagerduty.start()
-    slack.start()
+    sinks.start()
     try:
-        # The prod stack, with PagerDuty's Events API URL pointed at the local sink (a config
-        # key), synthesized by the real program.
-        stacks = work / "stacks"
-        shutil.copytree(STACKS, stacks)
-        prod = stacks / "Pulumi.prod.yaml"
-        prod.write_text(
-            prod.read_text().replace(
-                "    pagerduty:\n",
-                f"    pagerduty:\n      url: {pagerduty.url}/v2/enqueue\n",
-            )
-        )
-        synth_stacks(["prod"], stacks, work / "out")
-        out = work / "out" / "prod"
-
-        rules = work / "rules"
-        rules.mkdir()
-        for path in sorted((out / "prometheus" / "rules").glob("*.yaml")):
-            doc = shorten_rules(yaml.safe_load(path.read_text()))
-            (rules / path.name).write_text(yaml.safe_dump(doc, sort_keys=True))
-
-        secrets = work / "secrets"
-        secrets.mkdir()
-        (secrets / "pagerduty-routing-key").write_text("e2e-routing-key-0123456789abcdef")
-        (secrets / "slack-webhook-url").write_text(f"{slack.url}/services/e2e")
-        (secrets / "email-auth-password").write_text("e2e-smtp-password")
-        am_doc = yaml.safe_load((out / "alertmanager" / "alertmanager.yaml").read_text())
-        am_config = work / "alertmanager.yaml"
-        am_config.write_text(shorten_alertmanager(am_doc, secrets))
-
+        out = synthesize_prod(work)
+        rules = write_rules(out, work)
+        am_config = write_alertmanager_config(out, work, sinks)
         backend.start()
         with alertmanager(am_config, work) as am:
-            prom_config = work / "prometheus.yaml"
             target = f"{LOOPBACK}:{backend.port}"
-            prom_config.write_text(
-                yaml.safe_dump(
-                    {
-                        "global": {
-                            "scrape_interval": "1s",
-                            "evaluation_interval": EVAL,
-                            "external_labels": {"cluster": "bh-prod", "environment": "prod"},
-                        },
-                        "rule_files": [str(rules / "*.yaml")],
-                        "scrape_configs": [
-                            {"job_name": job, "static_configs": [{"targets": [target]}]}
-                            for job in ("backend", "frontend")
-                        ],
-                        "alerting": {
-                            "alertmanagers": [
-                                {"static_configs": [{"targets": [f"{LOOPBACK}:{am.port}"]}]}
-                            ]
-                        },
-                    }
-                )
-            )
+            prom_config = write_prometheus_config(work, rules, am.port, target)
             with prometheus(prom_config, work) as prom:
-                yield Estate(prom, am, backend, pagerduty, slack)
+                yield Estate(prom, am, backend, sinks)
     finally:
         backend.stop()
-        pagerduty.stop()
-        slack.stop()
+        sinks.stop()
         if FIGURES:
             print("\nalerting e2e figures:", json.dumps(FIGURES, indent=2, sort_keys=True))
 
@@ -185,9 +98,15 @@ def _slack(sink: Sink, text: str) -> list[dict[str, Any]]:
     return [b for b in sink.bodies() if text in json.dumps(b)]
 
 
+def _webhook_paths(sink: Sink, text: str) -> set[str]:
+    """The webhook URL paths the messages mentioning `text` were posted to."""
+    return {r.path for r in list(sink.received) if text in json.dumps(r.body)}
+
+
 def test_rules_load_and_the_backend_is_scraped(estate: Estate) -> None:
     groups = estate.prometheus.get_json("/api/v1/rules")["data"]["groups"]
-    assert sorted(g["name"] for g in groups) == ["application", "business", "platform", "recording"]
+    names = {g["name"] for g in groups}
+    assert {"application", "business", "platform", "recording"} <= names
     assert all(r["health"] != "err" for g in groups for r in g["rules"])
     wait_until(
         lambda: len(_query(estate.prometheus, 'up{job="backend"} == 1')) == 1,
@@ -213,7 +132,7 @@ def test_error_rate_incident_pages_and_posts_then_resolves(estate: Estate) -> No
         what="PagerDuty to receive the HighErrorRate trigger",
     )
     (event,) = _triggers(estate.pagerduty, "HighErrorRate", "trigger")[:1]
-    assert event["routing_key"] == "e2e-routing-key-0123456789abcdef"
+    assert event["routing_key"] == ROUTING_KEY
     payload = event["payload"]
     assert payload["severity"] == "critical"
     assert "HighErrorRate" in payload["summary"]
@@ -221,13 +140,16 @@ def test_error_rate_incident_pages_and_posts_then_resolves(estate: Estate) -> No
     details = payload["custom_details"]
     assert details["environment"] == "prod"
     assert details["runbook_url"].endswith("/HighErrorRate")
+    critical = estate.slack["critical"]
     wait_until(
-        lambda: bool(_slack(estate.slack, "HighErrorRate")),
+        lambda: bool(_slack(critical, "HighErrorRate")),
         timeout=30,
-        what="Slack to receive the HighErrorRate message",
+        what="the critical channel's webhook to receive the HighErrorRate message",
     )
-    message = _slack(estate.slack, "HighErrorRate")[0]
-    assert message["channel"] == "#bh-incidents"
+    # Alertmanager 0.33 leaves `channel` out: the webhook (one per channel) decides where.
+    assert _webhook_paths(critical, "HighErrorRate") == {"/services/e2e-critical"}
+    assert not _slack(estate.slack["warning"], "HighErrorRate")
+    assert not _slack(estate.slack["info"], "HighErrorRate")
 
     # Recovery: traffic returns at full volume without errors, diluting the 5m error ratio.
     estate.backend.error_ratio = 0.0
@@ -256,27 +178,29 @@ def _alert(name: str, severity: str, **labels: str) -> dict[str, Any]:
 
 
 def test_a_storm_of_500_instances_arrives_grouped(estate: Estate) -> None:
-    before = len(_slack(estate.slack, "SlowResponseTime"))
+    warning = estate.slack["warning"]
+    before = len(_slack(warning, "SlowResponseTime"))
     alerts = [
         _alert("SlowResponseTime", "warning", instance=f"10.0.{i // 250}.{i % 250}:4000")
         for i in range(500)
     ]
     assert estate.alertmanager.post_json("/api/v2/alerts", alerts) == 200
     wait_until(
-        lambda: len(_slack(estate.slack, "SlowResponseTime")) > before,
+        lambda: len(_slack(warning, "SlowResponseTime")) > before,
         timeout=30,
         what="the storm's notification",
     )
     time.sleep(5)  # two more group intervals: anything else the storm would send
-    notifications = len(_slack(estate.slack, "SlowResponseTime")) - before
+    notifications = len(_slack(warning, "SlowResponseTime")) - before
     assert 1 <= notifications <= 3
     assert not _triggers(estate.pagerduty, "SlowResponseTime", "trigger")  # warnings never page
     FIGURES["storm"] = {"alerts_posted": 500, "slack_notifications": notifications}
 
 
 def test_a_sink_that_fails_for_a_while_still_gets_the_notification(estate: Estate) -> None:
-    failures_before = estate.slack.failures
-    estate.slack.fail_for(8)
+    warning = estate.slack["warning"]
+    failures_before = warning.failures
+    warning.fail_for(8)
     sent = time.monotonic()
     assert (
         estate.alertmanager.post_json(
@@ -285,15 +209,167 @@ def test_a_sink_that_fails_for_a_while_still_gets_the_notification(estate: Estat
         == 200
     )
     delivered_after = wait_until(
-        lambda: bool(_slack(estate.slack, "DatabasePoolExhaustion")),
+        lambda: bool(_slack(warning, "DatabasePoolExhaustion")),
         timeout=90,
         what="delivery after the outage",
     )
-    failures = estate.slack.failures - failures_before
+    failures = warning.failures - failures_before
     assert failures >= 1
     assert time.monotonic() - sent >= 8
     FIGURES["outage"] = {
         "sink_down_seconds": 8,
         "failed_attempts": failures,
         "seconds_to_delivery": round(delivered_after, 1),
+    }
+
+
+def _post(estate: Estate, *alerts: dict[str, Any]) -> None:
+    assert estate.alertmanager.post_json("/api/v2/alerts", list(alerts)) == 200
+
+
+def _raw_alert(**labels: str) -> dict[str, Any]:
+    return {"labels": labels, "annotations": {"summary": f"{labels['alertname']} (e2e)"}}
+
+
+def _statuses(estate: Estate, alertname: str) -> dict[str, tuple[str, int]]:
+    """Alertmanager's view of each alert named `alertname`: (state, number of inhibitors),
+    keyed by its `service` or `namespace` label."""
+    from urllib.parse import quote
+
+    matcher = quote(f'alertname="{alertname}"')
+    alerts = estate.alertmanager.get_json(f"/api/v2/alerts?filter={matcher}")
+    return {
+        a["labels"].get("service") or a["labels"].get("namespace", ""): (
+            a["status"]["state"],
+            len(a["status"]["inhibitedBy"]),
+        )
+        for a in alerts
+    }
+
+
+def test_each_severity_reaches_its_own_channel_and_only_critical_pages(estate: Estate) -> None:
+    """One webhook per channel: each severity lands at its own Slack sink and nowhere else."""
+    names = {severity: f"ChannelCheck{severity.capitalize()}" for severity in SEVERITIES}
+    _post(
+        estate,
+        *(_alert(names[s], s, service="e2e-channels") for s in SEVERITIES),
+    )
+    for severity in SEVERITIES:
+
+        def arrived(sink: Sink = estate.slack[severity], name: str = names[severity]) -> bool:
+            return bool(_slack(sink, name))
+
+        wait_until(arrived, timeout=30, what=f"the {severity} channel's webhook")
+    time.sleep(3)  # more than a group interval: anything misrouted would have arrived
+    for severity in SEVERITIES:
+        for other, sink in estate.slack.items():
+            paths = _webhook_paths(sink, names[severity])
+            if other == severity:
+                assert paths == {f"/services/e2e-{severity}"}
+            else:
+                assert not paths, f"{names[severity]} reached the {other} channel"
+    assert _triggers(estate.pagerduty, names["critical"], "trigger")
+    assert not _triggers(estate.pagerduty, names["warning"], "trigger")
+    assert not _triggers(estate.pagerduty, names["info"], "trigger")
+    # The Watchdog pings the dead man's switch and no channel.
+    wait_until(
+        lambda: any("Watchdog" in json.dumps(b) for b in estate.sinks.heartbeat.bodies()),
+        timeout=30,
+        what="a heartbeat",
+    )
+    for sink in estate.slack.values():
+        assert not _slack(sink, "Watchdog")
+    assert not _triggers(estate.pagerduty, "Watchdog", "trigger")
+    FIGURES["channels"] = {
+        severity: len(_slack(estate.slack[severity], names[severity])) for severity in SEVERITIES
+    }
+
+
+def test_a_service_outage_inhibits_that_services_warnings_and_infos(estate: Estate) -> None:
+    down = _alert("ServiceDown", "critical", service="checkout", job="checkout")
+    _post(estate, down)
+    wait_until(
+        lambda: _statuses(estate, "ServiceDown").get("checkout", ("", 0))[0] == "active",
+        timeout=30,
+        what="ServiceDown to be active",
+    )
+    _post(
+        estate,
+        _alert("NoPostsCreated", "info", service="checkout"),
+        _alert("OutageCheckWarning", "warning", service="checkout"),
+        _alert("NoPostsCreated", "info", service="search"),
+    )
+
+    def settled() -> bool:
+        states = _statuses(estate, "NoPostsCreated")
+        return states.get("checkout", ("", 0))[0] == "suppressed" and "search" in states
+
+    wait_until(settled, timeout=30, what="the outage to inhibit checkout's NoPostsCreated")
+    assert _statuses(estate, "NoPostsCreated") == {
+        "checkout": ("suppressed", 1),
+        "search": ("active", 0),
+    }
+    assert _statuses(estate, "OutageCheckWarning") == {"checkout": ("suppressed", 1)}
+    assert _statuses(estate, "Watchdog")["prometheus"] == ("active", 0)
+    wait_until(
+        lambda: any(
+            '"service": "search"' in json.dumps(m) or "(search)" in json.dumps(m)
+            for m in _slack(estate.slack["info"], "NoPostsCreated")
+        ),
+        timeout=30,
+        what="search's NoPostsCreated at the info channel",
+    )
+    time.sleep(3)
+    assert not [
+        m for m in _slack(estate.slack["info"], "NoPostsCreated") if "checkout" in json.dumps(m)
+    ]
+    assert not _slack(estate.slack["warning"], "OutageCheckWarning")
+
+
+def test_a_critical_alert_in_one_namespace_leaves_warnings_elsewhere_alone(estate: Estate) -> None:
+    """The chart's severity ladders: same alert, same object only (namespace is in `equal`)."""
+    name = "KubePersistentVolumeFillingUp"
+    _post(
+        estate,
+        _raw_alert(
+            alertname=name, severity="critical", namespace="team-a", persistentvolumeclaim="data"
+        ),
+    )
+    wait_until(
+        lambda: _statuses(estate, name).get("team-a", ("", 0))[0] == "active",
+        timeout=30,
+        what="the critical source to be active",
+    )
+    _post(
+        estate,
+        _raw_alert(
+            alertname=name, severity="warning", namespace="team-a", persistentvolumeclaim="data"
+        ),
+        _raw_alert(
+            alertname=name, severity="warning", namespace="team-b", persistentvolumeclaim="data"
+        ),
+    )
+
+    def by_namespace_and_severity() -> dict[tuple[str, str], str]:
+        from urllib.parse import quote
+
+        matcher = quote(f'alertname="{name}"')
+        alerts = estate.alertmanager.get_json(f"/api/v2/alerts?filter={matcher}")
+        return {
+            (a["labels"]["namespace"], a["labels"]["severity"]): a["status"]["state"]
+            for a in alerts
+        }
+
+    wait_until(
+        lambda: (
+            len(by_namespace_and_severity()) == 3
+            and by_namespace_and_severity()[("team-a", "warning")] == "suppressed"
+        ),
+        timeout=30,
+        what="team-a's warning to be inhibited",
+    )
+    assert by_namespace_and_severity() == {
+        ("team-a", "critical"): "active",
+        ("team-a", "warning"): "suppressed",
+        ("team-b", "warning"): "active",
     }

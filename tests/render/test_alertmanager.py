@@ -19,9 +19,11 @@ from infra.render.alertmanager import (
     DEFAULT_SECRETS_DIR,
     EMAIL_AUTH_PASSWORD_FILE,
     HEARTBEAT_URL_FILE,
+    INHIBIT_EQUAL,
+    OUTAGE_ALERTS,
     PAGERDUTY_ROUTING_KEY_FILE,
     RECEIVER_SECRET_NAME,
-    SLACK_WEBHOOK_URL_FILE,
+    SLACK_WEBHOOK_URL_FILES,
     alertmanager_config,
     receiver_secret_files,
 )
@@ -30,20 +32,28 @@ from tests.conftest import ROOT, STACK_NAMES, make_config, stack_config
 
 #: Odd, unique values: if one shows up in a rendered config, a secret leaked.
 PD_KEY = "canary-pd-key-0d41e9"
-SLACK_URL = "https://hooks.slack.example/services/canary-slack-7c2b"
+SLACK_URLS = {
+    severity: f"https://hooks.slack.example/services/canary-slack-{severity}-7c2b"
+    for severity in ("critical", "warning", "info")
+}
 SMTP_PASSWORD = "canary-smtp-pass-93fa"
 HEARTBEAT_URL = "https://hc-ping.example/canary-heartbeat-5e61"
-CANARIES = (PD_KEY, SLACK_URL, SMTP_PASSWORD, HEARTBEAT_URL)
+CANARIES = (PD_KEY, *SLACK_URLS.values(), SMTP_PASSWORD, HEARTBEAT_URL)
+CHANNELS = {"critical": "#t-crit", "warning": "#t-warn", "info": "#t-info"}
+
+
+def slack_section(channels: dict[str, str] = CHANNELS) -> dict[str, Any]:
+    return {
+        severity: {"channel": channels[severity], "webhookUrl": SLACK_URLS[severity]}
+        for severity in ("critical", "warning", "info")
+    }
 
 
 def canary_alerting(**extra: Any) -> dict[str, Any]:
     """Every channel configured, every secret a canary (plain text is allowed in tests)."""
     return {
         "pagerduty": {"routingKey": PD_KEY},
-        "slack": {
-            "webhookUrl": SLACK_URL,
-            "channels": {"critical": "#t-crit", "warning": "#t-warn", "info": "#t-info"},
-        },
+        "slack": slack_section(),
         "email": {
             "to": "reports@blueharvest.example",
             "from": "am@blueharvest.example",
@@ -93,11 +103,8 @@ ALL_CONFIGS = [
 
 
 @pytest.mark.parametrize("build", ALL_CONFIGS)
-@pytest.mark.parametrize("webhook_url_file", [False, True])
-def test_every_route_reaches_a_defined_receiver_and_every_receiver_is_used(
-    build: Any, webhook_url_file: bool
-) -> None:
-    doc = alertmanager_config(build(), webhook_url_file=webhook_url_file)
+def test_every_route_reaches_a_defined_receiver_and_every_receiver_is_used(build: Any) -> None:
+    doc = alertmanager_config(build())
     names = [r["name"] for r in doc["receivers"]]
     assert len(names) == len(set(names))
     assert routed_receivers(doc) == set(names)
@@ -143,22 +150,54 @@ def test_each_repository_stack_keeps_its_environment_grouping(
 
 
 @pytest.mark.parametrize("stack", STACK_NAMES)
-def test_critical_inhibits_warning_and_info_of_the_same_alert_and_service(stack: str) -> None:
-    assert alertmanager_config(stack_config(stack))["inhibit_rules"] == [
-        {
-            "source_matchers": ['severity="critical"'],
-            "target_matchers": ['severity=~"warning|info"'],
-            "equal": ["alertname", "service"],
-        }
+def test_severity_ladders_inhibit_only_the_same_alert_on_the_same_object(stack: str) -> None:
+    ladder = alertmanager_config(stack_config(stack))["inhibit_rules"][:2]
+    assert [(r["source_matchers"], r["target_matchers"][0]) for r in ladder] == [
+        (['severity="critical"'], 'severity=~"warning|info"'),
+        (['severity="warning"'], 'severity="info"'),
     ]
+    for rule in ladder:
+        # namespace, as the chart's own rules: a critical alert in one namespace must not
+        # silence a warning in another; the object labels keep nodes and volumes apart.
+        assert {"alertname", "namespace", "service", "instance", "node", "pod"} <= set(
+            rule["equal"]
+        )
+        assert "severity" not in rule["equal"]
+        assert 'alertname!="Watchdog"' in rule["target_matchers"]
+    assert tuple(ladder[0]["equal"]) == INHIBIT_EQUAL
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_a_service_outage_inhibits_that_services_warnings_and_infos(stack: str) -> None:
+    outage = alertmanager_config(stack_config(stack))["inhibit_rules"][2]
+    assert outage == {
+        "source_matchers": ['alertname=~"ServiceDown|ScrapeTargetMissing"', 'severity="critical"'],
+        "target_matchers": ['severity=~"warning|info"', 'alertname!="Watchdog"'],
+        # NoPostsCreated sums over instances: it has `service` and no `namespace`/`instance`.
+        "equal": ["service"],
+    }
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_the_outage_alerts_are_critical_per_service_alerts_the_rules_declare(stack: str) -> None:
+    from alerts import rule_groups
+    from infra.spec.alerts import iter_alerts
+
+    config = stack_config(stack)
+    alerts = list(iter_alerts(rule_groups(config)))
+    for name in OUTAGE_ALERTS:
+        declared = [a for a in alerts if a.name == name]
+        assert {a.service for a in declared} >= {"backend"}, name
+        assert all(a.severity == "critical" for a in declared), name
+    no_posts = [a for a in alerts if a.name == "NoPostsCreated"]
+    assert no_posts
+    assert all(a.severity in ("warning", "info") for a in no_posts)
+    assert {a.service for a in no_posts} <= {a.service for a in alerts if a.name in OUTAGE_ALERTS}
 
 
 @pytest.mark.parametrize("environment", ["local", "dev", "staging", "prod"])
-@pytest.mark.parametrize("webhook_url_file", [False, True])
-def test_no_secret_value_reaches_the_rendered_config(
-    environment: str, webhook_url_file: bool
-) -> None:
-    doc = alertmanager_config(canary_config(environment), webhook_url_file=webhook_url_file)
+def test_no_secret_value_reaches_the_rendered_config(environment: str) -> None:
+    doc = alertmanager_config(canary_config(environment))
     for text in (yaml.safe_dump(doc), json.dumps(doc)):
         for canary in CANARIES:
             assert canary not in text
@@ -171,22 +210,20 @@ def test_no_secret_value_reaches_the_rendered_config(
 
 
 @pytest.mark.parametrize("environment", ["local", "dev", "staging", "prod"])
-@pytest.mark.parametrize("webhook_url_file", [False, True])
-def test_every_secret_is_a_file_in_the_receivers_secret(
-    environment: str, webhook_url_file: bool
-) -> None:
+def test_every_secret_is_a_file_in_the_receivers_secret(environment: str) -> None:
     config = canary_config(environment)
-    doc = alertmanager_config(
-        config, secrets_dir="/run/odd-dir/", webhook_url_file=webhook_url_file
-    )
+    doc = alertmanager_config(config, secrets_dir="/run/odd-dir/")
     paths = [value for key, value in walk(doc) if key.endswith("_file")]
     assert paths
     assert all(p.startswith("/run/odd-dir/") and p.count("//") == 0 for p in paths)
-    files = receiver_secret_files(config, webhook_url_file=webhook_url_file)
+    files = receiver_secret_files(config)
     assert {p.removeprefix("/run/odd-dir/") for p in paths} == set(files)
     wanted = {
         PAGERDUTY_ROUTING_KEY_FILE: PD_KEY,
-        SLACK_WEBHOOK_URL_FILE: SLACK_URL,
+        **{
+            SLACK_WEBHOOK_URL_FILES[f"slack-{severity}"]: url
+            for severity, url in SLACK_URLS.items()
+        },
         EMAIL_AUTH_PASSWORD_FILE: SMTP_PASSWORD,
         HEARTBEAT_URL_FILE: HEARTBEAT_URL,
     }
@@ -202,8 +239,9 @@ def test_the_secret_files_live_where_the_operator_mounts_the_receivers_secret() 
     paths = {value for key, value in walk(doc) if key.endswith("_file")}
     assert paths == {
         f"{DEFAULT_SECRETS_DIR}/{PAGERDUTY_ROUTING_KEY_FILE}",
-        f"{DEFAULT_SECRETS_DIR}/{SLACK_WEBHOOK_URL_FILE}",
+        *(f"{DEFAULT_SECRETS_DIR}/{file}" for file in SLACK_WEBHOOK_URL_FILES.values()),
         f"{DEFAULT_SECRETS_DIR}/{EMAIL_AUTH_PASSWORD_FILE}",
+        f"{DEFAULT_SECRETS_DIR}/{HEARTBEAT_URL_FILE}",
     }
 
 
@@ -212,7 +250,7 @@ def test_dev_and_local_never_page_even_with_a_pagerduty_key_configured(environme
     config = canary_config(environment)
     assert config.alerting.pagerduty is not None
     assert not config.alerting.page_on_call
-    doc = alertmanager_config(config, webhook_url_file=True)
+    doc = alertmanager_config(config)
     assert not [key for key, _ in walk(doc) if key.startswith("pagerduty")]
     assert "pagerduty" not in receivers_by_name(doc)
     assert PAGERDUTY_ROUTING_KEY_FILE not in receiver_secret_files(config)
@@ -225,8 +263,12 @@ def test_repository_dev_and_local_stacks_have_no_pagerduty_at_all(stack: str) ->
     assert "pagerduty" not in json.dumps(doc)
 
 
-@pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_staging_and_prod_page_critical_then_post_it_to_the_incidents_channel(stack: str) -> None:
+@pytest.mark.parametrize(
+    ("stack", "incidents"), [("staging", "#bh-staging-incidents"), ("prod", "#bh-incidents")]
+)
+def test_staging_and_prod_page_critical_then_post_it_to_the_incidents_channel(
+    stack: str, incidents: str
+) -> None:
     doc = alertmanager_config(stack_config(stack))
     critical = routes_for(doc, 'severity="critical"')
     assert [(r["receiver"], r.get("continue", False)) for r in critical] == [
@@ -241,12 +283,12 @@ def test_staging_and_prod_page_critical_then_post_it_to_the_incidents_channel(st
     assert pd["source"] == f"blue-harvest-{stack}"
     assert {"environment", "service", "summary", "runbook_url", "firing"} <= set(pd["details"])
     (slack,) = receivers_by_name(doc)["slack-critical"]["slack_configs"]
-    assert slack["channel"] == "#bh-incidents"
+    assert slack["channel"] == incidents
 
 
 def test_the_pagerduty_endpoint_comes_from_the_config() -> None:
     config = make_config(
-        "prod",
+        "staging",
         alerting={"pagerduty": {"routingKey": PD_KEY, "url": "http://127.0.0.1:19/v2/enqueue"}},
     )
     (pd,) = receivers_by_name(alertmanager_config(config))["pagerduty"]["pagerduty_configs"]
@@ -266,10 +308,36 @@ def test_each_severity_posts_to_its_own_slack_channel() -> None:
         "slack-info": "#t-info",
     }
     assert [r["receiver"] for r in routes_for(doc, 'severity="warning"')] == ["slack-warning"]
+    files = {name: receivers[name]["slack_configs"][0]["api_url_file"] for name in channels}
+    assert len(set(files.values())) == 3  # a webhook posts to one channel: one file each
+    secrets = receiver_secret_files(canary_config("staging"))
+    for name, path in files.items():
+        severity = name.removeprefix("slack-")
+        assert secrets[path.rsplit("/", 1)[1]].get_secret_value() == SLACK_URLS[severity]
     for name in channels:
         (slack,) = receivers[name]["slack_configs"]
         assert slack["send_resolved"] is True
         assert "[staging]" in slack["title"]
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_staging_and_prod_give_each_severity_its_own_channel(stack: str) -> None:
+    slack = stack_config(stack).alerting.slack
+    assert slack is not None
+    channels = [slack.critical.channel, slack.warning.channel, slack.info.channel]
+    assert len(set(channels)) == 3
+
+
+def test_no_repository_stack_uses_another_stacks_channels() -> None:
+    seen: dict[str, str] = {}
+    for stack in STACK_NAMES:
+        slack = stack_config(stack).alerting.slack
+        if slack is None:
+            continue
+        for entry in (slack.critical, slack.warning, slack.info):
+            assert seen.setdefault(entry.channel, stack) == stack, entry.channel
+    assert {"#bh-incidents", "#bh-alerts", "#bh-alerts-low"} <= set(seen)
+    assert seen["#bh-incidents"] == "prod"
 
 
 def test_info_goes_to_the_low_noise_channel_and_the_email_report() -> None:
@@ -340,37 +408,55 @@ def test_unlabelled_alerts_fall_back_to_the_team_channel() -> None:
 
 
 def test_watchdog_goes_to_null_when_no_heartbeat_url_is_configured() -> None:
-    doc = alertmanager_config(stack_config("prod"), webhook_url_file=True)
+    doc = alertmanager_config(stack_config("dev"))
     (watchdog,) = routes_for(doc, 'alertname="Watchdog"')
     assert watchdog == {"receiver": "null", "matchers": ['alertname="Watchdog"']}
     assert doc["route"]["routes"][0] is watchdog
+    assert HEARTBEAT_URL_FILE not in receiver_secret_files(stack_config("dev"))
 
 
-def test_watchdog_pings_the_heartbeat_url_read_from_a_file_when_alertmanager_can() -> None:
-    config = canary_config("prod")
-    doc = alertmanager_config(config, webhook_url_file=True)
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_staging_and_prod_watchdog_pings_the_heartbeat_url_read_from_a_file(stack: str) -> None:
+    config = stack_config(stack)
+    doc = alertmanager_config(config)
     (watchdog,) = routes_for(doc, 'alertname="Watchdog"')
-    assert watchdog["receiver"] == "heartbeat"
-    assert watchdog["repeat_interval"] == "5m"
+    assert doc["route"]["routes"][0] is watchdog  # before any severity route: it never pages
+    assert watchdog == {
+        "receiver": "heartbeat",
+        "matchers": ['alertname="Watchdog"'],
+        "group_by": ["alertname"],
+        "group_wait": "0s",
+        "group_interval": "1m",
+        "repeat_interval": "5m",
+    }
     assert receivers_by_name(doc)["heartbeat"] == {
         "name": "heartbeat",
         "webhook_configs": [
             {"url_file": f"{DEFAULT_SECRETS_DIR}/{HEARTBEAT_URL_FILE}", "send_resolved": False}
         ],
     }
-    assert HEARTBEAT_URL_FILE in receiver_secret_files(config, webhook_url_file=True)
+    assert HEARTBEAT_URL_FILE in receiver_secret_files(config)
 
 
-def test_without_webhook_url_file_the_heartbeat_falls_back_to_null_and_its_secret_is_unused() -> (
-    None
-):
-    config = canary_config("prod")
+def test_the_heartbeat_interval_is_the_watchdog_repeat_interval() -> None:
+    config = canary_config("local", heartbeatInterval="90s")
+    (watchdog,) = routes_for(alertmanager_config(config), 'alertname="Watchdog"')
+    assert (watchdog["receiver"], watchdog["repeat_interval"]) == ("heartbeat", "90s")
+
+
+@pytest.mark.parametrize("stack", STACK_NAMES)
+def test_info_notifications_repeat_at_most_daily(stack: str) -> None:
+    doc = alertmanager_config(stack_config(stack))
+    info = routes_for(doc, 'severity="info"')
+    assert info
+    assert all(r["repeat_interval"] == "24h" for r in info)
+    assert all("repeat_interval" not in r for r in routes_for(doc, 'severity="warning"'))
+
+
+def test_the_info_repeat_interval_comes_from_the_config() -> None:
+    config = canary_config("prod", grouping={"infoRepeatInterval": "2d"})
     doc = alertmanager_config(config)
-    (watchdog,) = routes_for(doc, 'alertname="Watchdog"')
-    assert watchdog["receiver"] == "null"
-    assert "heartbeat" not in receivers_by_name(doc)
-    assert not [key for key, _ in walk(doc) if key.startswith("webhook")]
-    assert HEARTBEAT_URL_FILE not in receiver_secret_files(config)
+    assert {r["repeat_interval"] for r in routes_for(doc, 'severity="info"')} == {"2d"}
 
 
 def test_the_charts_info_inhibitor_alert_notifies_nobody() -> None:

@@ -113,7 +113,11 @@ def _stacks_with_canary(tmp_path: Path) -> Path:
     local.write_text(
         local.read_text()
         + f"""  blue-harvest:alerting:
-    slack: {{webhookUrl: "https://hooks.slack.example/{CANARY}-slack"}}
+    slack:
+      critical: {{channel: "#c", webhookUrl: "https://hooks.slack.example/{CANARY}-slack-c"}}
+      warning: {{channel: "#w", webhookUrl: "https://hooks.slack.example/{CANARY}-slack-w"}}
+      info: {{channel: "#i", webhookUrl: "https://hooks.slack.example/{CANARY}-slack-i"}}
+    heartbeatUrl: "https://heartbeat.example/{CANARY}-heartbeat"
     pagerduty: {{routingKey: "{CANARY}-pagerduty"}}
     email:
       to: sre@blueharvest.example
@@ -172,7 +176,7 @@ def test_secret_inputs_are_masked_by_the_recorder() -> None:
 
 
 def test_a_plain_secret_passed_unwrapped_stops_the_synth() -> None:
-    config = make_config("local", alerting={"slack": {"webhookUrl": f"https://x/{CANARY}"}})
+    config = make_config("local", alerting={"heartbeatUrl": f"https://x/{CANARY}"})
     leaked = f"https://x/{CANARY}"
 
     def program(c: EstateConfig) -> None:
@@ -249,11 +253,14 @@ def test_cli_refuses_bad_config_without_traceback_or_output(tmp_path: Path) -> N
     assert not out.exists()
 
 
-def test_an_unused_heartbeat_url_is_a_warning_not_a_silence(tmp_path: Path) -> None:
-    run = run_program(
-        make_config("local", alerting={"heartbeatUrl": "https://hb.example/x"}), "local", build
-    )
-    assert any("heartbeatUrl is set but unused" in w for w in run.warnings)
+def test_a_heartbeat_url_becomes_a_file_of_the_receivers_secret(tmp_path: Path) -> None:
+    from infra.program import plan
+
+    config = make_config("local", alerting={"heartbeatUrl": "https://hb.example/x"})
+    run = run_program(config, "local", build)
+    assert not [w for w in run.warnings if "heartbeat" in w.lower()]
+    assert any(r.name == "monitoring-alertmanager-receivers" for r in run.registrations)
+    assert set(plan(config).receiver_secrets) == {"heartbeat-url"}
 
 
 def test_cli_prints_a_summary_per_type(tmp_path: Path) -> None:
@@ -302,6 +309,7 @@ def test_prod_artifacts_for_the_real_tools(tmp_path: Path) -> None:
     assert rule_files == [
         "blue-harvest-application.yaml",
         "blue-harvest-business.yaml",
+        "blue-harvest-pipeline.yaml",
         "blue-harvest-platform.yaml",
         "blue-harvest-recording.yaml",
     ]
