@@ -1,10 +1,13 @@
-"""Every Prometheus panel of the four dashboards, queried in a real Prometheus.
+"""Every Prometheus panel of the dashboards, queried in a real Prometheus.
 
 Prometheus scrapes the alerting e2e's simulated backend (job=backend, the seed's metrics) and
 two registries of this test's own: prom-client's default process metrics for the backend job
 (the simulated backend has none), and a stand-in for the kubelet and kube-state-metrics that
 serves cAdvisor, volume and resource series with the names and labels kube-prometheus-stack
-exposes. It loads the stack's synthesized recording rules (evaluated every second here; the
+exposes; and one stand-in per pipeline component (collector, Jaeger, Loki, Alloy) serving
+that component's own metric names, scraped with the `namespace` and `service` labels Prometheus
+Operator gives a ServiceMonitor's targets (the Estate Health dashboard). It loads the stack's
+synthesized recording rules (evaluated every second here; the
 only test-only change), so panels that read a record read what the rules compute.
 
 Each target is sent as Grafana would send it: template variables replaced by their current
@@ -27,7 +30,12 @@ import promql_parser
 import pytest
 import yaml
 from prometheus_client import CollectorRegistry, ProcessCollector
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import make_wsgi_app
 from prometheus_client.registry import Collector
 
@@ -110,6 +118,61 @@ class ClusterStandIn(Collector):
         yield from (cpu, memory, rx, tx, requests, limits, used, capacity)
 
 
+class PipelineStandIn(Collector):
+    """One pipeline component's own metrics, as infra/spec/metrics_catalog.py: PIPELINE names
+    them; counters grow with time."""
+
+    def __init__(self, component: str) -> None:
+        self.component = component
+        self.start = time.monotonic()
+
+    def collect(self) -> Iterable[Metric]:
+        t = time.monotonic() - self.start
+        if self.component in ("otel-collector", "jaeger"):
+            exporter = "jaeger_storage_exporter" if self.component == "jaeger" else "otlp"
+            received = ["receiver", "transport"]
+            accepted = CounterMetricFamily("otelcol_receiver_accepted_spans", "in", labels=received)
+            refused = CounterMetricFamily("otelcol_receiver_refused_spans", "no", labels=received)
+            sent = CounterMetricFamily("otelcol_exporter_sent_spans", "out", labels=["exporter"])
+            failed = CounterMetricFamily(
+                "otelcol_exporter_send_failed_spans", "fail", labels=["exporter"]
+            )
+            accepted.add_metric(["otlp", "grpc"], 100 * t)
+            refused.add_metric(["otlp", "grpc"], 1 * t)
+            sent.add_metric([exporter], 99 * t)
+            failed.add_metric([exporter], 1 * t)
+            yield from (accepted, refused, sent, failed)
+        elif self.component == "loki":
+            requests = HistogramMetricFamily(
+                "loki_request_duration_seconds", "req", labels=["route", "status_code"]
+            )
+            for status, share in (("204", 99.0), ("500", 1.0)):
+                count = share * t
+                requests.add_metric(
+                    ["loki_api_v1_push", status], [("0.1", count), ("+Inf", count)], 0.01 * count
+                )
+            discarded = CounterMetricFamily(
+                "loki_discarded_samples", "discarded", labels=["reason", "tenant"]
+            )
+            discarded.add_metric(["rate_limited", "fake"], 2 * t)
+            yield from (requests, discarded)
+        else:
+            components = GaugeMetricFamily(
+                "alloy_component_controller_running_components", "n", labels=["health_type"]
+            )
+            components.add_metric(["healthy"], 9)
+            components.add_metric(["unhealthy"], 1)
+            sent = CounterMetricFamily("loki_write_sent_entries", "sent", labels=["host"])
+            dropped = CounterMetricFamily("loki_write_dropped_entries", "drop", labels=["host"])
+            sent.add_metric(["loki.observability.svc:3100"], 500 * t)
+            dropped.add_metric(["loki.observability.svc:3100"], 1 * t)
+            yield from (components, sent, dropped)
+
+
+#: The pipeline's components, by the Service name their ServiceMonitors scrape.
+PIPELINE = ("otel-collector", "jaeger", "loki", "alloy")
+
+
 @dataclass
 class Estate:
     prometheus: Server
@@ -144,6 +207,18 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
     try:
         backend.start()
         exporters = [Exporter(process), Exporter(cluster)]
+        pipeline: list[dict[str, Any]] = []
+        for component in PIPELINE:
+            registry = CollectorRegistry()
+            registry.register(PipelineStandIn(component))
+            exporters.append(Exporter(registry))
+            labels = {"namespace": config.cluster.observability_namespace, "service": component}
+            pipeline.append(
+                {
+                    "job_name": component,
+                    "static_configs": [{"targets": [exporters[-1].target], "labels": labels}],
+                }
+            )
         workloads = {"namespace": config.cluster.namespace}
         scrape = [
             {
@@ -164,6 +239,7 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
                 "honor_labels": True,
                 "static_configs": [{"targets": [exporters[1].target]}],
             },
+            *pipeline,
         ]
         prom_config = work / "prometheus.yaml"
         prom_config.write_text(
