@@ -143,7 +143,7 @@ RULE_GROUPS: tuple[RuleGroupFact, ...] = (
             "kubernetes-system-kubelet.yaml",
         ),
         (),
-        (_APISERVER, _KUBELET),
+        (_APISERVER, _KUBELET, _KSM),
     ),
     RuleGroupFact(
         "kubeSchedulerAlerting",
