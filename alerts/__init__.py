@@ -11,7 +11,7 @@ rendered rules by the pytest suite (tests/alerts/).
 
 from __future__ import annotations
 
-from alerts import application, business, platform, recording
+from alerts import application, business, pipeline, platform, recording
 from alerts.settings import DEFAULT_TUNING, Settings
 from infra.config.model import EstateConfig
 from infra.spec.alerts import RuleError, RuleGroup, iter_alerts
@@ -41,13 +41,16 @@ def build(settings: Settings) -> list[RuleGroup]:
         application.group(settings),
         business.group(settings),
         platform.group(settings),
+        pipeline.group(settings),
     ]
     names = [g.name for g in groups]
     if len(set(names)) != len(names):
         raise RuleError("rule groups", f"duplicate group names: {names}")
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
     for alert in iter_alerts(groups):
-        key = (alert.name, alert.service)
+        # One rule per alert and service, or per alert, service and its own labels
+        # (MetricAbsent has one rule per metric of a service).
+        key = (alert.name, tuple(sorted(alert.all_labels.items())))
         if key in seen:
             raise RuleError(alert.name, f"declared twice for service {alert.service}")
         seen.add(key)

@@ -1,14 +1,23 @@
 """The application group: the seed's HTTP, database, cache and availability alerts.
 
-Corrections of the seed: SlowResponseTime reads the p95 of the service (`sum by (job, le)`
-before `histogram_quantile`, via the recording rules) instead of one quantile per series;
+Paging follows symptoms users see (docs/alerting.md lists every deviation from the seed):
+
+- HighErrorRate and SlowResponseTime read user traffic only: the recording rules leave out
+  the kubelet's probes and Prometheus' scrapes, which the seed's middleware counts. Below
+  `Settings.min_request_rate` user requests per second they do not judge (two failures of ten
+  requests are noise, not an outage).
+- ServiceDown pages when the share of a service's replicas that are up, per namespace, is at
+  or below its threshold (0: no replica left), not for each unreachable instance: the seed
+  paged for one pod of three restarting at 3 a.m. One replica down for 5m is
+  ServiceReplicaDown, a warning.
+
+Other corrections: SlowResponseTime reads the p95 of the service (`sum by (namespace, job,
+le)` before `histogram_quantile`, via the recording rules) instead of one quantile per series;
 DatabasePoolExhaustion ignores a pool whose maximum is 0 rather than dividing by it; the
 ratios (error, cache hit) come from recording rules that read a missing 5xx or hit counter as
 0, so LowCacheHitRate fires when the cache only misses. ServiceDown covers every service with a
-/metrics target, one rule per service, so its `service` label says which one is down.
-
-Kept from the seed, knowingly: at very low traffic one 5xx among a few requests passes 5%;
-the 5m `for` is what damps that.
+/metrics target, one rule per service, so its `service` label says which one is down, and it
+keeps `namespace`, which Alertmanager's outage inhibition matches together with `service`.
 """
 
 from __future__ import annotations
@@ -21,17 +30,26 @@ from infra.spec.alerts import AlertRule, RuleError, RuleGroup
 GROUP = "application"
 
 
+def with_enough_traffic(s: Settings, condition: str) -> str:
+    """`condition`, where the service serves at least `min_request_rate` user requests/s."""
+    r = records(s)
+    floor = f"{r.requests}{s.backend_selector} >= {num(s.min_request_rate)}"
+    return f"{condition}\nand on ({s.by})\n{floor}"
+
+
 def high_error_rate(s: Settings) -> AlertRule:
     r = records(s)
     return s.alert(
         "HighErrorRate",
-        expr=f"{r.error_ratio}{s.backend_selector} > {s.threshold('HighErrorRate')}",
+        expr=with_enough_traffic(
+            s, f"{r.error_ratio}{s.backend_selector} > {s.threshold('HighErrorRate')}"
+        ),
         severity="critical",
         service=s.backend,
         summary="High error rate detected",
         description=(
             "{{ $value | humanizePercentage }} of "
-            f"{s.backend} requests failed with a 5xx status over the last {s.rate_window}."
+            f"{s.backend} user requests failed with a 5xx status over the last {s.rate_window}."
         ),
         panel=panels.ERROR_RATE,
     )
@@ -45,7 +63,7 @@ def slow_response_time(s: Settings) -> AlertRule:
     selector = s.selector(s.backend, s.matcher("quantile", q))
     return s.alert(
         "SlowResponseTime",
-        expr=f"{r.latency}{selector} > {s.threshold('SlowResponseTime')}",
+        expr=with_enough_traffic(s, f"{r.latency}{selector} > {s.threshold('SlowResponseTime')}"),
         severity="warning",
         service=s.backend,
         summary="Slow response time",
@@ -96,15 +114,40 @@ def low_cache_hit_rate(s: Settings) -> AlertRule:
 
 
 def service_down(s: Settings, service: str) -> AlertRule:
+    up = f"up{s.selector(service)}"
+    share = s.threshold_value("ServiceDown")
+    when = "no replica is up" if share == 0 else f"{share:.0%} or fewer of its replicas are up"
     return s.alert(
         "ServiceDown",
-        expr=f"up{s.selector(service)} == 0",
+        expr=f"""
+            sum by ({s.by}) ({up})
+            /
+            count by ({s.by}) ({up})
+            <= {s.threshold("ServiceDown")}
+        """,
         severity="critical",
         service=service,
         summary=f"{service.capitalize()} service is down",
         description=(
+            "{{ $value | humanizePercentage }} of the scrape targets of job"
+            f" {s.job(service)} in namespace {{{{ $labels.namespace }}}} are up"
+            f" (it pages when {when})."
+        ),
+        panel=panels.SCRAPE_TARGETS,
+    )
+
+
+def service_replica_down(s: Settings, service: str) -> AlertRule:
+    return s.alert(
+        "ServiceReplicaDown",
+        expr=f"up{s.selector(service)} == 0",
+        severity="warning",
+        service=service,
+        summary=f"A {service} replica is down",
+        description=(
             "Prometheus cannot scrape {{ $labels.instance }}"
-            f" of job {s.job(service)}: the instance is down or not serving /metrics."
+            f" of job {s.job(service)}: the replica is down or not serving /metrics. The"
+            " other replicas still serve; ServiceDown pages when none is left."
         ),
         panel=panels.SCRAPE_TARGETS,
     )
@@ -120,5 +163,6 @@ def group(s: Settings) -> RuleGroup:
             database_pool_exhaustion(s),
             low_cache_hit_rate(s),
             *(service_down(s, service) for service in s.services),
+            *(service_replica_down(s, service) for service in s.services),
         ),
     )

@@ -10,8 +10,10 @@ Corrections of the seed:
 - NoPostsCreated counts a missing counter as zero posts. prom-client exports
   posts_created_total{post_type=...} only after the first post since the process started, so
   the seed's `increase(...) == 0` had no series to compare after a restart or on a new
-  deployment, and never fired exactly when nothing was being posted. While the backend is
-  down this alert fires too (no posts are being created); ServiceDown says why.
+  deployment, and never fired exactly when nothing was being posted. It judges only while
+  the backend has a live target (`up == 1`): during an outage no posts are created, and that
+  is ServiceDown's page, not a business signal. It keeps `namespace` and `job`, so
+  Alertmanager's outage inhibition (equal `namespace`, `service`) silences it too.
 """
 
 from __future__ import annotations
@@ -50,9 +52,19 @@ def signup_spike(s: Settings) -> AlertRule:
 
 def no_posts_created(s: Settings) -> AlertRule:
     posts = f"increase(posts_created_total{s.backend_selector}[{s.posts_window}])"
+    up = s.up(s.backend)
     return s.alert(
         "NoPostsCreated",
-        expr=f"sum({posts} or vector(0)) < {s.threshold('NoPostsCreated')}",
+        expr=f"""
+            (
+              sum by ({s.by}) ({posts})
+              or
+              0 * {up}
+            )
+            < {s.threshold("NoPostsCreated")}
+            and on ({s.by})
+            {up}
+        """,
         severity="info",
         service=s.backend,
         summary=f"No posts created in the last {s.posts_window}",

@@ -8,13 +8,14 @@ a default and a comment, and an environment changes them through
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from infra.config.errors import ConfigError, ConfigProblem
 from infra.config.model import PROJECT, AlertOverride, EstateConfig
-from infra.spec.alerts import AlertRule, RuleError, Severity
+from infra.spec.alerts import AlertRule, RuleError, Severity, check_duration
 from infra.spec.dashboard_refs import PanelRef
 
 
@@ -27,9 +28,12 @@ class Threshold:
     meaning: str
     above: float = 0.0
     below: float | None = None
+    #: True when `above` itself is allowed (ServiceDown's 0: "no replica up").
+    from_above: bool = False
 
     def problem(self, value: float) -> str | None:
-        if value <= self.above or (self.below is not None and value >= self.below):
+        low = value < self.above if self.from_above else value <= self.above
+        if low or (self.below is not None and value >= self.below):
             return f"{value:g} is out of range: the threshold is {self.meaning}"
         return None
 
@@ -58,7 +62,22 @@ DEFAULT_TUNING: Mapping[str, Tuning] = MappingProxyType(
         "LowCacheHitRate": Tuning(
             "15m", Threshold(0.5, "the share of cache lookups that hit, between 0 and 1", 0, 1)
         ),
-        "ServiceDown": Tuning("1m"),
+        # Seed: `up == 0` per instance, so one replica of three restarting paged. Now the
+        # share of the service's replicas that are up, per namespace: it pages at or below
+        # this share (0: no replica left). One replica down is ServiceReplicaDown's warning.
+        "ServiceDown": Tuning(
+            "1m",
+            Threshold(
+                0.0,
+                "the largest share of a service's replicas up that still counts as down,"
+                " from 0 (none up) to below 1",
+                0,
+                1,
+                from_above=True,
+            ),
+        ),
+        # Not in the seed: one replica down for longer than a pod restart takes.
+        "ServiceReplicaDown": Tuning("5m"),
         "SignupSpike": Tuning(
             "10m", Threshold(3.0, "how many times the baseline rate counts as a spike, above 1", 1)
         ),
@@ -67,8 +86,24 @@ DEFAULT_TUNING: Mapping[str, Tuning] = MappingProxyType(
         ),
         "Watchdog": Tuning(None, overridable=False),
         "ScrapeTargetMissing": Tuning("5m"),
+        # Not in the seed: a metric some alert reads is gone while its target is up.
+        "MetricAbsent": Tuning("10m"),
+        # Not in the seed: the telemetry pipeline's own health (alerts/pipeline.py), warnings.
+        "PipelineTargetDown": Tuning("10m"),
+        "CollectorRefusingSpans": Tuning("10m"),
+        "CollectorExportFailing": Tuning("10m"),
+        "JaegerStorageFailing": Tuning("10m"),
+        "LokiPushErrors": Tuning(
+            "10m", Threshold(0.05, "the share of pushes answered 5xx, between 0 and 1", 0, 1)
+        ),
+        "LokiDiscardingLogs": Tuning("15m"),
+        "AlloyComponentUnhealthy": Tuning("15m"),
+        "AlloyDroppingLogs": Tuning("10m"),
     }
 )
+
+
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 def num(value: float) -> str:
@@ -89,8 +124,24 @@ class Settings:
     #: The service whose metrics (seed section 2: http_*, db_*, cache_*, signups, posts) the
     #: application, business and recording rules read.
     backend: str = "backend"
-    #: Every service with a /metrics target; each gets ServiceDown and ScrapeTargetMissing.
+    #: Every service with a /metrics target; each gets ServiceDown, ServiceReplicaDown and
+    #: ScrapeTargetMissing.
     services: tuple[str, ...] = ("backend", "frontend")
+    #: The labels a service-level series keeps: the namespace its ServiceMonitor's targets
+    #: carry and the job. Alertmanager's outage inhibition matches `namespace` and `service`,
+    #: so every aggregation keeps them.
+    service_labels: tuple[str, ...] = ("namespace", "job")
+    #: The label the seed's metrics middleware puts the route in (`req.route?.path`).
+    route_label: str = "route"
+    #: Routes that are not user traffic: the kubelet's probes (seed section 5: /health,
+    #: /health/ready, /health/startup) and Prometheus' scrapes (/metrics). The middleware
+    #: counts them like any request; the SLIs (request, error and latency records) leave them
+    #: out. RE2 patterns, anchored by Prometheus.
+    excluded_routes: tuple[str, ...] = ("/health", "/health/.*", "/metrics")
+    #: Below this rate of user requests per second (over `rate_window`), HighErrorRate and
+    #: SlowResponseTime do not judge: two failures of ten requests are not an outage.
+    #: 0.1/s is 30 requests in 5m, where one 5xx is 3.3%.
+    min_request_rate: float = 0.1
     #: The window of every rate() and histogram_quantile() (seed: 5m).
     rate_window: str = "5m"
     #: status_code values that count as errors (seed: 5..).
@@ -115,11 +166,31 @@ class Settings:
     application_interval: str = "30s"
     business_interval: str = "1m"
     platform_interval: str = "30s"
+    #: How long a metric that prom-client creates on its first increment (a labelled counter
+    #: of rare events) may be missing before MetricAbsent counts it as vanished: after a
+    #: restart, posts_created_total{post_type} has no series until the first post.
+    absence_lookback: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType(
+            {"posts_created_total": "1h", "cache_hits_total": "1h", "cache_misses_total": "1h"}
+        )
+    )
     recording_interval: str = "30s"
     #: Alert links: `<runbook_base_url>/<AlertName>` and a Grafana panel URL.
     runbook_base_url: str = "https://runbooks.blueharvest.example/alerts"
     grafana_url: str = "https://grafana.blueharvest.example"
     tuning: Mapping[str, Tuning] = field(default_factory=lambda: DEFAULT_TUNING)
+
+    def __post_init__(self) -> None:
+        if not _LABEL_NAME.fullmatch(self.route_label):
+            raise RuleError("settings", f"route_label {self.route_label!r} is no label name")
+        if not self.excluded_routes or not all(self.excluded_routes):
+            raise RuleError("settings", "excluded_routes needs at least one non-empty route")
+        if self.min_request_rate < 0:
+            raise RuleError("settings", "min_request_rate is a rate of requests/s, at least 0")
+        if "job" not in self.service_labels:
+            raise RuleError("settings", "service_labels must keep `job`")
+        for series, window in self.absence_lookback.items():
+            check_duration(f"settings: absence_lookback.{series}", "window", window)
 
     # --- selectors -------------------------------------------------------------------------
 
@@ -144,14 +215,31 @@ class Settings:
     def error_matcher(self) -> str:
         return self.matcher("status_code", self.error_status, "=~")
 
+    @property
+    def user_traffic_matcher(self) -> str:
+        """`route!~"<probe and scrape routes>"`: what the SLIs count as user requests."""
+        return self.matcher(self.route_label, "|".join(self.excluded_routes), "!~")
+
+    @property
+    def by(self) -> str:
+        """`namespace, job`: the grouping every service-level aggregation keeps."""
+        return ", ".join(self.service_labels)
+
+    def up(self, service: str) -> str:
+        """`max by (namespace, job) (up{job=...} == 1)`: 1 where the service has a live target."""
+        return f"max by ({self.by}) (up{self.selector(service)} == 1)"
+
     # --- tuning ----------------------------------------------------------------------------
 
     def threshold(self, alert: str) -> str:
         """The alert's threshold, formatted for PromQL."""
+        return num(self.threshold_value(alert))
+
+    def threshold_value(self, alert: str) -> float:
         threshold = self._tuning(alert).threshold
         if threshold is None:
             raise RuleError(alert, "has no threshold in the settings")
-        return num(threshold.value)
+        return threshold.value
 
     def _tuning(self, alert: str) -> Tuning:
         try:
@@ -247,9 +335,21 @@ class Settings:
                     )
                 ],
             )
+        if defaults.backend not in config.scraped_services:
+            raise ConfigError(
+                source,
+                [
+                    ConfigProblem(
+                        f"{PROJECT}:services.{defaults.backend}.metrics.enabled",
+                        "must be true: the application and business alerts read the"
+                        " backend's metrics",
+                    )
+                ],
+            )
         settings = replace(
             defaults,
-            services=tuple(sorted(config.services)),
+            # Only services that serve metrics have a target to be down or missing.
+            services=config.scraped_services,
             runbook_base_url=config.alerting.runbook_base_url,
             grafana_url=config.alerting.grafana_url,
         )

@@ -31,7 +31,13 @@ def promtool_config(overrides: dict[str, Any] | None = None) -> EstateConfig:
         "blue-harvest:environment": "local",
         "blue-harvest:services": {
             "backend": {"image": "ghcr.io/blue-harvest/backend:1.42.0", "port": 4000},
-            "frontend": {"image": "ghcr.io/blue-harvest/frontend:1.42.0", "port": 3000},
+            # This fixture's frontend serves metrics (the seed's does not, by default), so the
+            # per-service rules are tested with two scraped services.
+            "frontend": {
+                "image": "ghcr.io/blue-harvest/frontend:1.42.0",
+                "port": 3000,
+                "metrics": {"enabled": True},
+            },
         },
         "blue-harvest:alerting": {
             "runbookBaseUrl": RUNBOOKS,

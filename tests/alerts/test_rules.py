@@ -26,7 +26,9 @@ SEED = [
     ("SlowResponseTime", "application", "warning", "10m", "> 2"),
     ("DatabasePoolExhaustion", "application", "warning", "5m", "> 0.9"),
     ("LowCacheHitRate", "application", "info", "15m", "< 0.5"),
-    ("ServiceDown", "application", "critical", "1m", "== 0"),
+    # The seed's `up == 0` per instance became the share of replicas up, per namespace (0:
+    # none left); docs/alerting.md lists the deviations.
+    ("ServiceDown", "application", "critical", "1m", "<= 0"),
     ("SignupSpike", "business", "warning", "10m", "> 3 *"),
     ("NoPostsCreated", "business", "info", "1h", "< 1"),
 ]
@@ -49,13 +51,16 @@ def test_groups_keep_the_seed_intervals_and_come_recording_first() -> None:
         ("application", "30s"),
         ("business", "1m"),
         ("platform", "30s"),
+        ("pipeline", "30s"),
     ]
 
 
 def test_slow_response_time_reads_the_job_wide_p95_not_one_per_series() -> None:
     groups = rule_groups(make_config("dev"))
     buckets = next(r for g in groups for r in g.records if r.record.startswith("job_le:"))
-    assert buckets.expr.startswith("sum by (job, le) (rate(http_request_duration_seconds_bucket")
+    assert buckets.expr.startswith(
+        "sum by (namespace, job, le) (rate(http_request_duration_seconds_bucket"
+    )
     assert 'quantile="0.95"' in _alerts()["SlowResponseTime"].expr
 
 
@@ -67,11 +72,21 @@ def test_every_alert_reads_only_metrics_that_are_scraped_or_recorded() -> None:
         assert derived <= recorded, alert.name
 
 
-def test_per_service_alerts_cover_every_configured_service() -> None:
+def test_per_service_alerts_cover_every_service_that_serves_metrics() -> None:
     groups = rule_groups(make_config("dev"))
     for name in ("ServiceDown", "ScrapeTargetMissing"):
         services = sorted(a.service for a in iter_alerts(groups) if a.name == name)
+        # The seed's frontend serves no /metrics: nothing to be down, nothing to page about.
+        assert services == ["backend"]
+    scraped = make_config("dev", services={"frontend": {"metrics": {"enabled": True}}})
+    for name in ("ServiceDown", "ScrapeTargetMissing"):
+        services = sorted(a.service for a in iter_alerts(rule_groups(scraped)) if a.name == name)
         assert services == ["backend", "frontend"]
+
+
+def test_a_backend_without_metrics_is_refused_naming_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"blue-harvest:services\.backend\.metrics\.enabled"):
+        rule_groups(make_config("dev", services={"backend": {"metrics": {"enabled": False}}}))
 
 
 def test_every_alert_links_its_runbook_and_a_known_dashboard_panel() -> None:
@@ -100,9 +115,9 @@ def test_watchdog_always_fires_and_is_routed_by_name_not_by_a_severity_of_its_ow
 
 def test_an_override_changes_threshold_and_for_of_that_alert_only() -> None:
     alerts = _alerts(overrides={"HighErrorRate": {"threshold": 0.13, "for": "7m"}})
-    assert alerts["HighErrorRate"].expr.endswith("> 0.13")
+    assert "} > 0.13\n" in alerts["HighErrorRate"].expr
     assert alerts["HighErrorRate"].for_ == "7m"
-    assert alerts["SlowResponseTime"].expr.endswith("> 2")
+    assert "} > 2\n" in alerts["SlowResponseTime"].expr
 
 
 def test_a_for_only_override_keeps_the_threshold() -> None:
@@ -140,10 +155,12 @@ def test_the_default_source_names_the_environment_stack_file() -> None:
     ("override", "key", "message"),
     [
         (
-            {"ServiceDown": {"threshold": 1}},
-            "ServiceDown.threshold",
-            "ServiceDown has no threshold; only `for` can be overridden",
+            {"ServiceReplicaDown": {"threshold": 1}},
+            "ServiceReplicaDown.threshold",
+            "ServiceReplicaDown has no threshold; only `for` can be overridden",
         ),
+        ({"ServiceDown": {"threshold": 1}}, "ServiceDown.threshold", "1 is out of range"),
+        ({"ServiceDown": {"threshold": -0.1}}, "ServiceDown.threshold", "-0.1 is out of range"),
         ({"HighErrorRate": {"threshold": 5}}, "HighErrorRate.threshold", "5 is out of range"),
         ({"SignupSpike": {"threshold": 0.5}}, "SignupSpike.threshold", "above 1"),
         ({"Watchdog": {"for": "5m"}}, "Watchdog", "takes no overrides"),
@@ -180,7 +197,7 @@ def test_rules_follow_the_settings_selectors_and_window() -> None:
     assert 'job="backend"' not in exprs
     assert "[5m]" not in exprs
     assert records(settings).requests == "job:http_requests:rate2m"
-    assert 'rate(http_requests_total{job="api"}[2m])' in exprs
+    assert 'rate(http_requests_total{job="api",route!~"/health|/health/.*|/metrics"}[2m])' in exprs
 
 
 def test_alert_names_are_the_tuned_alerts() -> None:

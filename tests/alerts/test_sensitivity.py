@@ -1,5 +1,6 @@
-"""The promtool tests can fail: moving any alert's threshold or `for` window, or breaking the
-Watchdog's expression, makes `promtool test rules` report that alert.
+"""The promtool tests can fail: moving any alert's threshold or `for` window, the user-traffic
+floor or the probe-route exclusion, or breaking the Watchdog's expression, makes
+`promtool test rules` report that alert.
 
 Each override lands just past the test inputs (firing cases sit just above a threshold, silent
 ones just below), so a test that passes whatever the rules say would show up here.
@@ -13,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from alerts import ALERT_NAMES, WATCHDOG, rule_groups
-from infra.spec.alerts import AlertRule, RuleGroup
+from alerts import ALERT_NAMES, WATCHDOG, Settings, build, rule_groups
+from infra.spec.alerts import AlertRule
 from infra.tools import promtool
-from tests.alerts.harness import ALERT_TESTS, promtool_config, stage
+from tests.alerts.harness import promtool_config, stage, unit_test_files
 
 #: (alert, override): each must make the alert's promtool file fail.
 CASES: list[tuple[str, dict[str, Any]]] = [
@@ -33,18 +34,38 @@ CASES: list[tuple[str, dict[str, Any]]] = [
     ("LowCacheHitRate", {"threshold": 0.55}),
     ("LowCacheHitRate", {"for": "16m"}),
     ("ServiceDown", {"for": "2m"}),
+    ("ServiceDown", {"threshold": 0.34}),  # one replica of three up now pages
+    ("ServiceReplicaDown", {"for": "6m"}),
+    ("ServiceReplicaDown", {"for": "4m"}),
     ("SignupSpike", {"threshold": 3.5}),
     ("SignupSpike", {"threshold": 2.5}),
     ("SignupSpike", {"for": "11m"}),
     ("NoPostsCreated", {"threshold": 1.5}),  # one post an hour is now too few
     ("NoPostsCreated", {"for": "61m"}),
     ("ScrapeTargetMissing", {"for": "6m"}),
+    ("MetricAbsent", {"for": "11m"}),
+    ("MetricAbsent", {"for": "9m"}),
+    # The pipeline group (alerts/tests/pipeline.yaml).
+    ("PipelineTargetDown", {"for": "11m"}),
+    ("PipelineTargetDown", {"for": "9m"}),
+    ("CollectorRefusingSpans", {"for": "11m"}),
+    ("CollectorRefusingSpans", {"for": "9m"}),
+    ("CollectorExportFailing", {"for": "11m"}),
+    ("JaegerStorageFailing", {"for": "11m"}),
+    ("LokiPushErrors", {"threshold": 0.07}),  # the 6% case no longer fires
+    ("LokiPushErrors", {"threshold": 0.03}),  # the 4% case fires
+    ("LokiPushErrors", {"for": "11m"}),
+    ("LokiDiscardingLogs", {"for": "16m"}),
+    ("AlloyComponentUnhealthy", {"for": "16m"}),
+    ("AlloyDroppingLogs", {"for": "11m"}),
 ]
 
 
-def _group_file(groups: list[RuleGroup], alert: str) -> Path:
-    group = next(g for g in groups if any(a.name == alert for a in g.alerts))
-    return ALERT_TESTS / f"{group.name}.yaml"
+def _test_files(alert: str) -> list[Path]:
+    """Every promtool file with a case for `alert`."""
+    files = [p for p in unit_test_files() if f"alertname: {alert}\n" in p.read_text()]
+    assert files, f"no promtool file tests {alert}"
+    return files
 
 
 def test_every_alert_but_the_watchdog_has_a_case() -> None:
@@ -58,7 +79,7 @@ def test_an_override_makes_the_alert_tests_fail(
     alert: str, override: dict[str, Any], tmp_path: Path
 ) -> None:
     groups = rule_groups(promtool_config({alert: override}))
-    result = promtool.test_rules(stage(groups, tmp_path, [_group_file(groups, alert)]))
+    result = promtool.test_rules(stage(groups, tmp_path, _test_files(alert)))
     assert not result.ok, f"promtool still passes with {alert} {override}:\n{result}"
     assert f"alertname: {alert}," in result.output, str(result)
 
@@ -73,6 +94,35 @@ def test_a_silenced_watchdog_makes_the_platform_tests_fail(tmp_path: Path) -> No
         dataclasses.replace(g, rules=tuple(silence(r) for r in g.rules))
         for g in rule_groups(promtool_config())
     ]
-    result = promtool.test_rules(stage(groups, tmp_path, [_group_file(groups, WATCHDOG)]))
+    result = promtool.test_rules(stage(groups, tmp_path, _test_files(WATCHDOG)))
     assert not result.ok
     assert f"alertname: {WATCHDOG}," in result.output, str(result)
+
+
+#: Settings knobs that are not per-alert overrides, each moved just past the test inputs.
+KNOBS: list[tuple[str, dict[str, Any]]] = [
+    # The 0.05 req/s cases of symptoms.yaml are judged, and fire.
+    ("HighErrorRate", {"min_request_rate": 0.04}),
+    ("SlowResponseTime", {"min_request_rate": 0.04}),
+    # The 0.25 req/s case of symptoms.yaml is no longer judged.
+    ("HighErrorRate", {"min_request_rate": 0.3}),
+    # Probe and scrape requests count again: 20% of user requests failing read as 4%.
+    ("HighErrorRate", {"excluded_routes": ("/no-such-route",)}),
+    ("SlowResponseTime", {"excluded_routes": ("/no-such-route",)}),
+    # A lazily created counter counts as vanished sooner.
+    ("MetricAbsent", {"absence_lookback": {"posts_created_total": "30m"}}),
+]
+
+
+@pytest.mark.parametrize(
+    ("alert", "knob"), KNOBS, ids=[f"{a}-{'-'.join(map(str, k.items()))}" for a, k in KNOBS]
+)
+def test_moving_a_settings_knob_makes_the_alert_tests_fail(
+    alert: str, knob: dict[str, Any], tmp_path: Path
+) -> None:
+    settings = dataclasses.replace(
+        Settings.from_config(promtool_config(), source="alerts/testing.py"), **knob
+    )
+    result = promtool.test_rules(stage(build(settings), tmp_path, _test_files(alert)))
+    assert not result.ok, f"promtool still passes with {knob}:\n{result}"
+    assert f"alertname: {alert}," in result.output, str(result)
