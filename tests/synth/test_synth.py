@@ -20,7 +20,7 @@ from infra.config.secrets import SECRET_MARKER, secret_values
 from infra.program import build
 from infra.synth import StacksRefusedError, synth_stacks
 from infra.synth.engine import run_program
-from infra.synth.writer import SecretLeakError, render_files
+from infra.synth.writer import OutputError, SecretLeakError, render_files
 from tests.conftest import ROOT, STACK_NAMES, STACKS, make_config
 
 CANARY = "CANARY-7d1e0b9c-never-print-me"
@@ -316,3 +316,44 @@ def test_prod_artifacts_for_the_real_tools(tmp_path: Path) -> None:
     am = (prod / "alertmanager" / "alertmanager.yaml").read_text()
     assert "routing_key_file: /etc/alertmanager/secrets/alertmanager-receivers/" in am
     assert (prod / "helm" / "kube-prometheus-stack.values.yaml").is_file()
+
+
+def test_a_short_local_password_that_is_ordinary_text_does_not_stop_the_synth(
+    tmp_path: Path,
+) -> None:
+    """`blue-harvest` is a legitimate local password and also the project's name, in every
+    URN: the guard cannot tell a leak from a coincidence for such a value, so it does not
+    search for it (see writer._forbidden) and the synth succeeds."""
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.local.yaml").write_text(
+        (STACKS / "Pulumi.local.yaml").read_text()
+        + """  blue-harvest:alerting:
+    email:
+      to: sre@blueharvest.example
+      from: am@blueharvest.example
+      smarthost: "smtp.blueharvest.example:587"
+      authUsername: am
+      authPassword: blue-harvest
+"""
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["synth", "local", "--stacks-dir", str(stacks), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "blue-harvest" in (out / "local" / "resources.json").read_text()
+
+
+def test_a_leaked_secret_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    """The guard's refusal reaches the user as one line naming the file, never the value."""
+    config = make_config("local", alerting={"heartbeatUrl": f"https://x/{CANARY}"})
+
+    def program(c: EstateConfig) -> None:
+        aws.cloudwatch.LogGroup("leak", name=f"https://x/{CANARY}")
+
+    with pytest.raises(SecretLeakError) as caught:
+        render_files(run_program(config, "local", program), secret_values(config))
+    assert isinstance(caught.value, OutputError)  # what the CLI turns into exit 2
+    assert CANARY not in str(caught.value)
+    assert "out/local/resources.json" in str(caught.value)
