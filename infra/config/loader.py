@@ -69,7 +69,7 @@ def read_stack_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(source, [ConfigProblem("(file)", "no such stack file")])
     try:
-        doc = stack_yaml.load(path.read_bytes())
+        doc = stack_yaml.load(stack_yaml.read(path))
     except stack_yaml.StackYamlError as exc:
         raise ConfigError(source, [ConfigProblem(exc.where, exc.message)]) from None
     except OSError as exc:

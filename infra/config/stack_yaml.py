@@ -26,6 +26,7 @@ import codecs
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -76,12 +77,17 @@ def load(data: bytes) -> Any:
         raise StackYamlError("(file)", f"not valid YAML: {type(exc).__name__}") from None
 
 
+def read(path: Path) -> bytes:
+    """The file's bytes, reading at most one byte past MAX_BYTES (so `decode` can refuse a
+    file that is too large without it ever being held in memory)."""
+    with path.open("rb") as handle:
+        return handle.read(MAX_BYTES + 1)
+
+
 def decode(data: bytes) -> str:
     """`data` as text: UTF-8 only (a UTF-8 byte-order mark is dropped)."""
     if len(data) > MAX_BYTES:
-        raise StackYamlError(
-            "(file)", f"is {len(data)} bytes; a stack file may be at most {MAX_BYTES} bytes"
-        )
+        raise StackYamlError("(file)", f"is larger than a stack file may be ({MAX_BYTES} bytes)")
     for bom, name in _BOMS:
         if data.startswith(bom):
             raise StackYamlError(

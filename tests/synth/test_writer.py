@@ -132,6 +132,17 @@ def test_leftovers_of_a_killed_run_are_removed_by_the_next(tmp_path: Path) -> No
     ]
 
 
+def test_the_swap_here_is_one_atomic_exchange(tmp_path: Path) -> None:
+    """On Linux (CI, and wherever the SIGKILL test below runs) the swap is a single
+    renameat2(RENAME_EXCHANGE), not the fallback."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "from-a").write_text("a")
+    (tmp_path / "b").mkdir()
+    assert writer._exchange(tmp_path / "a", tmp_path / "b")
+    assert [p.name for p in (tmp_path / "b").iterdir()] == ["from-a"]
+    assert list((tmp_path / "a").iterdir()) == []
+
+
 def test_the_fallback_swap_is_recovered_when_killed_between_its_renames(tmp_path: Path) -> None:
     """Without RENAME_EXCHANGE the swap is two renames; killed between them, out/prod is
     missing and the old tree sits in .prod~aside: the next run puts it back first."""
