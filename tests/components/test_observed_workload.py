@@ -30,7 +30,7 @@ RULE: dict[str, Any] = {
 ROLE = "arn:aws:iam::333333333333:role/blue-harvest-prod-backend"
 
 
-def _run(stack: str = "prod", *, with_chart: bool = True) -> SynthRun:
+def _run(stack: str = "prod", *, with_chart: bool = True, service: str = "backend") -> SynthRun:
     def program(config: EstateConfig) -> None:
         ns_manifest = namespace(config.cluster.namespace)
         ns = k8s.core.v1.Namespace("workloads-namespace", metadata=ns_manifest["metadata"])
@@ -40,9 +40,9 @@ def _run(stack: str = "prod", *, with_chart: bool = True) -> SynthRun:
             else None
         )
         ObservedWorkload(
-            "backend",
+            service,
             ObservedWorkloadArgs(
-                spec=workload_spec(config, "backend"),
+                spec=workload_spec(config, service),
                 monitor_release="kube-prometheus-stack",
                 scrape_interval=config.metrics.scrape_interval,
                 irsa_role_arn=pulumi.Output.from_input(ROLE),
@@ -148,3 +148,14 @@ def test_the_local_stack_needs_no_aws() -> None:
     deploy = _one(regs, "kubernetes:apps/v1:Deployment")
     names = {e["name"] for e in deploy.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert "AWS_REGION" not in names
+
+
+def test_the_seeds_frontend_gets_no_service_monitor_and_tcp_probes() -> None:
+    """No /metrics in the seed's frontend: nothing to scrape, so no target to report down."""
+    regs = _run(service="frontend").registrations
+    assert not [r for r in regs if r.type == "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"]
+    deploy = _one(regs, "kubernetes:apps/v1:Deployment")
+    (container,) = deploy.inputs["spec"]["template"]["spec"]["containers"]
+    for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
+        assert container[kind]["tcpSocket"] == {"port": "http"}, kind
+        assert "httpGet" not in container[kind]
