@@ -204,6 +204,10 @@ def _summary(result: StackResult) -> None:
         console.print(f"warning: {warning}", markup=False, emoji=False, highlight=False)
 
 
+#: Exit code of a bug (EX_SOFTWARE): distinct from 1 (findings, --fail-on) and 2 (refused).
+INTERNAL_ERROR = 70
+
+
 def main() -> None:
     """The console script. After the command has written and flushed everything, exit
     without tearing down the heap: the SDKs leave ~100k objects whose destruction costs a
@@ -213,6 +217,19 @@ def main() -> None:
         app()
     except SystemExit as exc:
         code = exc.code
+    except Exception as exc:
+        # The last resort: every error a user can cause has its own message and exit code,
+        # so anything reaching here is a bug. Say so in one line (the traceback helps only
+        # whoever fixes it: ESTATE_DEBUG=1 shows it).
+        if os.environ.get("ESTATE_DEBUG"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        print(
+            f"estate: internal error ({type(exc).__name__}: {first}); this is a bug in estate."
+            " Run again with ESTATE_DEBUG=1 to see where.",
+            file=sys.stderr,
+        )
+        code = INTERNAL_ERROR
     if isinstance(code, str):
         print(code, file=sys.stderr)
         code = 1
