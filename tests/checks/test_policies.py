@@ -185,3 +185,17 @@ def test_an_image_reference_outside_the_oci_grammar_is_a_finding() -> None:
     (found,) = [v for v in evaluate([deployment]) if v.policy == "images-pinned"]
     assert found.location == "spec.template.spec.containers[0].image"
     assert "not an image reference" in found.message
+
+
+def test_a_prod_stack_running_a_staging_config_meets_prod_policies() -> None:
+    """What `blue-harvest:environment: staging` in the prod stack file would register (the
+    loader refuses the file; this is the policies' own line of defence): the program labels
+    everything staging, and estate check still applies prod's rules to the stack `prod`."""
+    from infra.synth.engine import run_program
+
+    config = make_config("staging")
+    run = run_program(config, "prod")
+    resources = [from_registration(r.as_dict()) for r in run.registrations]
+    assert resources[0].stack == "prod"
+    found = {v.policy for v in evaluate(resources, config.environment)}
+    assert found == {"stateful-protected"}  # staging's unprotected log groups and key
