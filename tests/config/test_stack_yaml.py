@@ -66,7 +66,21 @@ def test_the_alias_bomb_is_refused_before_it_grows(tmp_path: Path) -> None:
     message = _refusal(HERE / "bad" / "Pulumi.yaml-alias-bomb.yaml")
     assert time.perf_counter() - start < 1.0
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KiB
-    assert f"grows past {stack_yaml.MAX_NODES} nodes" in message
+    assert f"stand for more than {stack_yaml.MAX_ALIAS_NODES} nodes" in message
+
+
+def test_a_document_over_the_node_bound_is_refused_without_aliases() -> None:
+    text = "a: [" + ",".join(["1"] * stack_yaml.MAX_NODES) + "]\n"
+    with pytest.raises(stack_yaml.StackYamlError, match=f"grows past {stack_yaml.MAX_NODES}"):
+        stack_yaml.load(text.encode())
+
+
+def test_the_benchmarks_thousand_service_estate_is_within_the_bounds(tmp_path: Path) -> None:
+    from benchmarks.estates import write_generated_stack
+
+    stack = write_generated_stack(tmp_path, 1000)
+    config = load_stack_file(tmp_path / f"Pulumi.{stack}.yaml", stack)
+    assert len(config.services) == 1000
 
 
 def test_aliases_within_the_bound_are_read_as_their_values(tmp_path: Path) -> None:
