@@ -7,6 +7,7 @@ bad input, before a single resource is registered; `register` turns a plan into 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -29,6 +30,7 @@ from infra.components.observed_workload import ObservedWorkload, ObservedWorkloa
 from infra.components.rum import Rum, RumArgs
 from infra.components.tracing import Tracing, TracingArgs
 from infra.config import PROJECT, ConfigError, ConfigProblem, EstateConfig, load_from_pulumi
+from infra.config.identity import environment_problems
 from infra.config.model import CRITICAL_FOR_MAX_SECONDS, assume_roles_value, duration_seconds
 from infra.render.alertmanager import (
     PAGERDUTY_ROUTING_KEY_FILE,
@@ -61,6 +63,9 @@ class EstatePlan:
 def plan(config: EstateConfig, *, source: str | None = None) -> EstatePlan:
     """Pure: specs and rendered documents for the stack (ConfigError on bad input)."""
     metrics = config.metrics
+    problems = identity_problems(config, source)
+    if problems:
+        raise ConfigError(source or f"stacks/Pulumi.{config.environment}.yaml", problems)
     groups = rule_groups(config, source=source)
     problems = critical_for_problems(config, groups)
     if problems:
@@ -103,6 +108,20 @@ def _assume_roles(config: EstateConfig) -> pulumi.Output[list[aws.ProviderAssume
         for role in assume_roles_value(config.aws_assume_roles)
     ]
     return pulumi.Output.secret(roles)
+
+
+def identity_problems(config: EstateConfig, source: str | None) -> list[ConfigProblem]:
+    """The stack named by the file `Pulumi.<stack>.yaml` fixes the environment (rules in
+    infra.config.identity): `blue-harvest:environment: staging` in the prod stack is refused
+    by `estate synth`, `estate check` and `pulumi up` alike, before anything is registered."""
+    name = Path(source).name if source else ""
+    if not (name.startswith("Pulumi.") and name.endswith(".yaml")):
+        return []
+    stack = name.removeprefix("Pulumi.").removesuffix(".yaml")
+    return [
+        ConfigProblem(f"{PROJECT}:environment", message)
+        for message in environment_problems(stack, config.environment)
+    ]
 
 
 def critical_for_problems(config: EstateConfig, groups: list[RuleGroup]) -> list[ConfigProblem]:

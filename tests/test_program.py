@@ -78,3 +78,47 @@ def test_a_critical_alert_that_pages_fires_within_an_hour() -> None:
     assert plan(make_config("prod", alerting={"overrides": {"ServiceDown": {"for": "1h"}}}))
     # Where nothing pages (dev), a slow critical alert is the team's choice.
     assert plan(make_config("dev", alerting=slow))
+
+
+@pytest.mark.parametrize(
+    ("stack", "declared"),
+    [("prod", "staging"), ("prod", "local"), ("staging", "dev"), ("prod-eu", "dev")],
+)
+def test_a_stack_file_cannot_declare_its_way_out_of_its_environment(
+    stack: str, declared: str, tmp_path: Path
+) -> None:
+    from infra.synth import StacksRefusedError, synth_stacks
+
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    text = (STACKS / "Pulumi.staging.yaml").read_text()
+    if declared == "local":
+        text = (STACKS / "Pulumi.local.yaml").read_text()
+    text = text.replace(
+        "blue-harvest:environment: staging", f"blue-harvest:environment: {declared}"
+    )
+    (stacks / f"Pulumi.{stack}.yaml").write_text(text)
+    with pytest.raises(StacksRefusedError) as caught:
+        synth_stacks([stack], stacks, tmp_path / "out")
+    message = str(caught.value)
+    assert f"Pulumi.{stack}.yaml: blue-harvest:environment: " in message
+    assert repr(declared) in message
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_known_stacks_and_their_prefixed_kin_keep_their_environment(tmp_path: Path) -> None:
+    from infra.synth import synth_stacks
+
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    (stacks / "Pulumi.prod.eu-west-1.yaml").write_text((STACKS / "Pulumi.prod.yaml").read_text())
+    (stacks / "Pulumi.staging.yaml").write_text(
+        (STACKS / "Pulumi.staging.yaml")
+        .read_text()
+        .replace("  blue-harvest:environment: staging\n", "")
+    )
+    (result_prod, result_staging) = synth_stacks(
+        ["prod.eu-west-1", "staging"], stacks, tmp_path / "o"
+    )
+    assert result_prod.run.stack == "prod.eu-west-1"
+    assert result_staging.stack == "staging"
