@@ -73,3 +73,25 @@ def test_bad_engine_config_is_a_run_error_naming_the_stack_file_and_key() -> Non
     assert str(caught.value).startswith(
         "stacks/Pulumi.prod.yaml: blue-harvest:logs.retentionDays: 42 is not a retention"
     )
+
+
+def test_under_the_engine_the_provider_keys_arrive_parsed_and_the_roles_stay_secret() -> None:
+    config = _engine_view("prod")
+    role = "arn:aws:iam::333333333333:role/estate-deployer"
+    config["aws:profile"] = "bh-prod"
+    # The engine hands a decrypted secret object as JSON text.
+    config["aws:assumeRoles"] = json.dumps([{"roleArn": role, "sessionName": "estate"}])
+    engine = _under_engine("prod", config, load_from_pulumi)
+    assert engine.aws_allowed_account_ids == ("333333333333",)
+    assert engine.aws_profile == "bh-prod"
+    assert engine.aws_assume_roles is not None
+    assert role not in repr(engine)
+    assert json.loads(engine.aws_assume_roles.get_secret_value())[0]["roleArn"] == role
+
+
+def test_under_the_engine_prod_cannot_declare_staging() -> None:
+    config = _engine_view("prod")
+    config["blue-harvest:environment"] = "staging"
+    with pytest.raises(pulumi.RunError) as caught:
+        _under_engine("prod", config, main)
+    assert str(caught.value).startswith("stacks/Pulumi.prod.yaml: blue-harvest:environment: ")
