@@ -329,11 +329,25 @@ def _staging(out: Path, stack: str) -> Path:
 
 
 def _write_files(staging: Path, files: dict[str, str]) -> None:
+    """Each file created exclusively (O_EXCL: never through an existing file or symlink), in
+    a folder whose resolved path sits inside the staging folder (checked once per folder)."""
+    folders: dict[PurePosixPath, Path] = {}
     for rel, text in sorted(files.items()):
-        path = _inside(staging, staging / _relative_file(rel))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("x", encoding="utf-8") as handle:  # exclusive: never an existing file
+        relative = _relative_file(rel)
+        folder = folders.get(relative.parent)
+        if folder is None:
+            folder = staging / relative.parent
+            folder.mkdir(parents=True, exist_ok=True)
+            folder = folders[relative.parent] = _inside_or_same(staging, folder)
+        with (folder / relative.name).open("x", encoding="utf-8") as handle:
             handle.write(text)
+
+
+def _inside_or_same(root: Path, path: Path) -> Path:
+    resolved = path.resolve()
+    if resolved != root.resolve() and not resolved.is_relative_to(root.resolve()):
+        raise UnsafePathError(f"refusing to write into {path}: it is not inside {root}")
+    return resolved
 
 
 def _swap(staging: Path, target: Path, out: Path, stack: str) -> None:
