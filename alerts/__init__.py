@@ -36,13 +36,9 @@ def rule_groups(config: EstateConfig, *, source: str | None = None) -> list[Rule
 
 def build(settings: Settings) -> list[RuleGroup]:
     """Every group from one settings object, recording rules first."""
-    groups = [
-        recording.group(settings),
-        application.group(settings),
-        business.group(settings),
-        platform.group(settings),
-        pipeline.group(settings),
-    ]
+    # The platform group's MetricAbsent rules are derived from these groups' alerts.
+    watched = [recording.group(settings), application.group(settings), business.group(settings)]
+    groups = [*watched, platform.group(settings, watched), pipeline.group(settings)]
     names = [g.name for g in groups]
     if len(set(names)) != len(names):
         raise RuleError("rule groups", f"duplicate group names: {names}")

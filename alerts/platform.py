@@ -168,8 +168,11 @@ def absence_alerts(s: Settings, groups: Iterable[RuleGroup]) -> tuple[AlertRule,
     return tuple(metric_absent(s, d) for d in dependencies(list(groups)))
 
 
-def group(s: Settings) -> RuleGroup:
-    watched = (recording.group(s), application.group(s), business.group(s))
+def group(s: Settings, watched: Sequence[RuleGroup] | None = None) -> RuleGroup:
+    """The platform group; MetricAbsent covers the alerts of `watched` (by default the
+    recording, application and business groups built from `s`)."""
+    if watched is None:
+        watched = (recording.group(s), application.group(s), business.group(s))
     return RuleGroup(
         name=GROUP,
         interval=s.platform_interval,

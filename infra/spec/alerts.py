@@ -18,9 +18,9 @@ from typing import Literal, get_args
 
 import promql_parser
 
-#: Alert severities. Alertmanager routes on them and a critical alert inhibits the warning and
-#: info alerts with the same `alertname` and `service`. There is deliberately no `none`: the
-#: Watchdog heartbeat is routed by its alertname instead.
+#: Alert severities. Alertmanager routes on them (critical pages) and inhibits on them (see
+#: infra/render/alertmanager.py: a service's outage silences its warnings and infos). There is
+#: deliberately no `none`: the Watchdog heartbeat is routed by its alertname instead.
 Severity = Literal["critical", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = get_args(Severity)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -208,3 +209,90 @@ def test_alert_names_are_the_tuned_alerts() -> None:
 def test_slow_response_time_refuses_a_quantile_that_is_not_recorded() -> None:
     with pytest.raises(RuleError, match=r"SlowResponseTime: quantile 0\.9 is not recorded"):
         build(Settings(alert_quantile=0.9))
+
+
+def test_the_slis_leave_out_probe_and_scrape_routes_from_one_place() -> None:
+    settings = Settings(route_label="path", excluded_routes=("/livez", "/metrics"))
+    exprs = {r.record: r.expr for g in build(settings) for r in g.records}
+    user = 'path!~"/livez|/metrics"'
+    r = records(settings)
+    assert user in exprs[r.requests]
+    assert user in exprs[r.errors]
+    assert user in exprs[r.latency_buckets]
+    assert "/health" not in "\n".join(exprs.values())
+
+
+@pytest.mark.parametrize("name", ["HighErrorRate", "SlowResponseTime"])
+def test_user_facing_alerts_judge_only_above_the_traffic_floor(name: str) -> None:
+    alerts = {a.name: a for a in iter_alerts(build(Settings(min_request_rate=0.25)))}
+    assert alerts[name].expr.endswith(
+        'and on (namespace, job)\njob:http_requests:rate5m{job="backend"} >= 0.25'
+    )
+
+
+def test_service_down_pages_on_the_share_of_replicas_up_per_namespace() -> None:
+    groups = rule_groups(
+        make_config("dev", alerting={"overrides": {"ServiceDown": {"threshold": 0.5}}})
+    )
+    [down] = [a for a in iter_alerts(groups) if a.name == "ServiceDown" and a.service == "backend"]
+    assert down.expr == (
+        'sum by (namespace, job) (up{job="backend"})\n/\n'
+        'count by (namespace, job) (up{job="backend"})\n<= 0.5'
+    )
+    assert "50% or fewer of its replicas are up" in down.description
+    [replica] = [a for a in iter_alerts(groups) if a.name == "ServiceReplicaDown"][:1]
+    assert (replica.severity, replica.for_, replica.expr) == (
+        "warning",
+        "5m",
+        'up{job="backend"} == 0',
+    )
+
+
+def test_metric_absent_covers_every_series_an_alert_reads_once_per_service() -> None:
+    alerts = [a for a in iter_alerts(build(Settings())) if a.name == "MetricAbsent"]
+    by_metric = {a.labels["metric"]: a for a in alerts}
+    assert sorted(by_metric) == [
+        "cache_hits_total",
+        "cache_misses_total",
+        "db_pool_active_connections",
+        "db_pool_max_connections",
+        "http_request_duration_seconds_bucket",
+        "http_requests_total",
+        "posts_created_total",
+        "user_signups_total",
+    ]
+    assert {a.service for a in alerts} == {"backend"}
+    # Never a page: warning when a critical or warning alert reads it, info when only infos.
+    assert {m for m, a in by_metric.items() if a.severity == "info"} == {
+        "cache_hits_total",
+        "cache_misses_total",
+        "posts_created_total",
+    }
+    assert 'le="+Inf"' in by_metric["http_request_duration_seconds_bucket"].expr
+    assert "[1h]" in by_metric["posts_created_total"].expr
+    assert "HighErrorRate, SlowResponseTime" in by_metric["http_requests_total"].description
+
+
+def test_an_alert_on_a_metric_nobody_exports_is_refused() -> None:
+    from alerts import platform
+    from infra.spec.alerts import RuleGroup
+
+    rule = dataclasses.replace(
+        _alerts()["HighErrorRate"], expr='http_requests_totl{job="backend"} > 1'
+    )
+    with pytest.raises(RuleError, match="HighErrorRate: reads http_requests_totl, which no"):
+        platform.dependencies([RuleGroup(name="application", rules=(rule,))])
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"route_label": "re-route"}, "is no label name"),
+        ({"excluded_routes": ()}, "at least one non-empty route"),
+        ({"min_request_rate": -1.0}, "at least 0"),
+        ({"absence_lookback": {"posts_created_total": "an hour"}}, "not a Prometheus duration"),
+    ],
+)
+def test_settings_refuse_a_knob_no_rule_could_use(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(RuleError, match=message):
+        Settings(**changes)

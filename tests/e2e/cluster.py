@@ -20,8 +20,18 @@ from __future__ import annotations
 
 import math
 import random
+import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from tests.e2e.harness import LOOPBACK
 
 #: Prometheus' scrape interval in production (kube-prometheus-stack's default, our 30s).
 STEP = 30
@@ -336,3 +346,228 @@ def rolling_update(
             )
         )
     return tuple(pods)
+
+
+# ---------------------------------------------------------------------- live replicas
+#
+# The same backend, live: each replica is an HTTP server on 127.0.0.1 whose metrics
+# middleware counts every request it answers (users', the kubelet's probes, Prometheus'
+# scrapes of /metrics) in the seed's metrics, as prom-client would. A `Kubelet` thread probes
+# the replicas that run and a `Users` thread sends user requests to them (a Service only
+# routes to running pods). Time may be compressed: `speed` 30 runs a 30s scrape interval as
+# 1s, so probes come every 10s/30 and 5s/30, and user rates are multiplied by 30.
+
+_LIVE_ROUTES: tuple[tuple[str, str, str, float], ...] = (
+    # method, path requested, route label (req.route.path), share of user requests
+    ("GET", "/api/posts", "/api/posts", 0.6),
+    ("GET", "/api/users/42", "/api/users/:id", 0.25),
+    ("POST", "/api/posts", "/api/posts", 0.1),
+    ("POST", "/api/auth/signup", "/api/auth/signup", 0.05),
+)
+_PROBES = {"/health", "/health/ready", "/health/startup"}
+
+
+class LiveReplica:
+    """One backend replica: its own process state (a fresh registry on every start)."""
+
+    def __init__(self, name: str, port: int, *, seed: int = 0) -> None:
+        self.name = name
+        self.port = port
+        #: Share of user requests answered 500.
+        self.error_ratio = 0.0
+        #: Metric families this build does not export (a release that renamed them).
+        self.missing: set[str] = set()
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def _fresh_metrics(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        r = self.registry = CollectorRegistry()
+        labels = ["method", "route", "status_code"]
+        self.requests = Counter("http_requests", "Total HTTP requests", labels, registry=r)
+        self.duration = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request duration",
+            labels,
+            registry=r,
+            buckets=BUCKETS,
+        )
+        self.cache_hits = Counter("cache_hits", "Cache hits", ["cache_type"], registry=r)
+        self.cache_misses = Counter("cache_misses", "Cache misses", ["cache_type"], registry=r)
+        self.signups = Counter("user_signups", "User signups", registry=r)
+        self.posts = Counter("posts_created", "Posts created", ["post_type"], registry=r)
+        Gauge("db_pool_active_connections", "Pool in use", registry=r).set(3)
+        Gauge("db_pool_max_connections", "Pool size", registry=r).set(20)
+
+    def exposition(self) -> bytes:
+        from prometheus_client import generate_latest
+
+        missing = set(self.missing)
+
+        class Exported:
+            def __init__(self, registry: Any) -> None:
+                self.registry = registry
+
+            def collect(self) -> Iterator[Any]:
+                for family in self.registry.collect():
+                    if family.name not in missing and f"{family.name}_total" not in missing:
+                        yield family
+
+        return generate_latest(Exported(self.registry))
+
+    def count(self, method: str, route: str, status: int, seconds: float) -> None:
+        """The seed's metrics middleware, on `finish`."""
+        code = str(status)
+        self.requests.labels(method, route, code).inc()
+        self.duration.labels(method, route, code).observe(seconds)
+
+    def answer(self, method: str, path: str) -> tuple[int, str, float]:
+        """Status, route label and (simulated) duration of one request."""
+        rng = self._rng
+        if path in _PROBES:
+            return 200, path, rng.uniform(0.001, 0.004)
+        routes = {(m, p): route for m, p, route, _ in _LIVE_ROUTES}
+        route = routes.get((method, path))
+        if route is None:
+            return 404, path, 0.001
+        with self._lock:
+            failed = rng.random() < self.error_ratio
+            seconds = rng.lognormvariate(math.log(0.08), 0.6)
+            hit = rng.random() < 0.85
+            post_type = "image" if rng.random() < 0.2 else "text"
+        if failed:
+            return 500, route, seconds
+        if method == "GET":
+            (self.cache_hits if hit else self.cache_misses).labels("redis").inc()
+            return 200, route, seconds
+        if route == "/api/posts":
+            self.posts.labels(post_type).inc()
+        else:
+            self.signups.inc()
+        return 201, route, seconds
+
+    def start(self) -> None:
+        """Start (or restart) the process: counters from 0, like a restarted container."""
+        self._fresh_metrics()
+        replica = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def _serve(self) -> None:
+                started = time.monotonic()
+                path = self.path.split("?")[0]
+                if path == "/metrics":
+                    status, route, body = 200, "/metrics", replica.exposition()
+                    seconds = time.monotonic() - started
+                    content_type = CONTENT_TYPE_LATEST
+                else:
+                    status, route, seconds = replica.answer(self.command, path)
+                    body = b'{"status":"ok"}' if status < 500 else b'{"error":"e2e"}'
+                    content_type = "application/json"
+                self.send_response(status)
+                # Prometheus 3 refuses a scrape without a valid Content-Type.
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                replica.count(self.command, route, status, seconds)
+
+            def do_GET(self) -> None:
+                self._serve()
+
+            def do_POST(self) -> None:
+                self._serve()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        server = ThreadingHTTPServer((LOOPBACK, self.port), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self._server = server
+
+    def stop(self) -> None:
+        """Crash: the port refuses connections until `start`."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+
+def _get(url: str, method: str = "GET") -> None:
+    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(request, timeout=2) as response:
+            response.read()
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        pass
+
+
+class _Loop(threading.Thread):
+    """A daemon thread that runs `tick` until stopped (or `max_seconds` pass)."""
+
+    def __init__(self, max_seconds: float) -> None:
+        super().__init__(daemon=True)
+        self._halt = threading.Event()
+        self._deadline = time.monotonic() + max_seconds
+
+    def tick(self) -> float:
+        """One step; returns the seconds to wait before the next."""
+        raise NotImplementedError
+
+    def run(self) -> None:
+        while not self._halt.is_set() and time.monotonic() < self._deadline:
+            self._halt.wait(self.tick())
+
+    def halt(self) -> None:
+        self._halt.set()
+
+
+class Kubelet(_Loop):
+    """Liveness /health every 10s and readiness /health/ready every 5s, per running replica."""
+
+    def __init__(self, pods: list[LiveReplica], *, speed: float, max_seconds: float) -> None:
+        super().__init__(max_seconds)
+        self.pods = pods
+        self.period = 5 / speed
+        self._n = 0
+
+    def tick(self) -> float:
+        self._n += 1
+        for pod in self.pods:
+            if pod.running:
+                base = f"http://{LOOPBACK}:{pod.port}"
+                _get(f"{base}/health/ready")
+                if self._n % 2 == 0:
+                    _get(f"{base}/health")
+        return self.period
+
+
+class Users(_Loop):
+    """User requests at `rate` per (simulated) second, spread over the running replicas."""
+
+    def __init__(
+        self, pods: list[LiveReplica], *, rate: float, speed: float, max_seconds: float
+    ) -> None:
+        super().__init__(max_seconds)
+        self.pods = pods
+        self.rate = rate * speed
+        self._rng = random.Random(11)
+        self._next = 0
+
+    def tick(self) -> float:
+        running = [p for p in self.pods if p.running]
+        if running:
+            pod = running[self._next % len(running)]
+            self._next += 1
+            shares = [r[3] for r in _LIVE_ROUTES]
+            method, path, _, _ = self._rng.choices(_LIVE_ROUTES, shares)[0]
+            _get(f"http://{LOOPBACK}:{pod.port}{path}", method)
+        return self._rng.expovariate(self.rate)
