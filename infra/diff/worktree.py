@@ -9,6 +9,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from infra.naming import stack_name_problem
+
 
 class DiffError(RuntimeError):
     """A side of the diff could not be synthesized; the message says which and why."""
@@ -51,6 +53,12 @@ def synth_tree(source: Path, stacks: list[str] | None, out: Path) -> list[str]:
         p.name.removeprefix("Pulumi.").removesuffix(".yaml")
         for p in (source / "stacks").glob("Pulumi.*.yaml")
     )
+    for name in available:
+        # Checked here, not only by the ref's own code: an older estate (the base ref) may not
+        # refuse `Pulumi....yaml`, and would then write (and remove) outside `out`.
+        problem = stack_name_problem(name)
+        if problem is not None:
+            raise DiffError(f"{source / 'stacks' / f'Pulumi.{name}.yaml'}: {problem}")
     wanted = [s for s in (stacks or available) if s in available]
     if not wanted:
         return []

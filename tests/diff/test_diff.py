@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.diff import diff_refs
+from infra.diff import DiffError, diff_refs
 from infra.diff.compare import changed_paths, resources
 from infra.diff.model import DiffReport
 from infra.diff.report import markdown, text
@@ -256,3 +256,16 @@ def test_names_and_values_print_literally(repo: Path) -> None:
     md = _estate(*common, "--format", "markdown").stdout
     assert f'`"High error rate {hostile}"`' in md
     assert "💣" not in md
+
+
+def test_a_ref_with_a_path_like_stack_file_is_refused_before_any_synth(repo: Path) -> None:
+    """The base ref's own code may predate the stack-name rule, so diff checks names itself."""
+    shutil.copy(repo / "stacks" / "Pulumi.dev.yaml", repo / "stacks" / "Pulumi....yaml")
+    sentinel = repo / "SENTINEL"
+    sentinel.write_text("keep me\n")
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.email=t@example.test", "-c", "user.name=t", "commit", "-qm", "odd")
+    with pytest.raises(DiffError, match=r"Pulumi\.\.\.\.yaml: stack name '\.\.' is not allowed"):
+        diff_refs(repo, "HEAD~1", "HEAD", None)
+    assert sentinel.read_text() == "keep me\n"
+    assert (repo / ".git").is_dir()
