@@ -70,6 +70,15 @@ SEED_ERROR_RATIO = (
     'sum(rate(http_requests_total{status_code=~"5.."}[5m])) / sum(rate(http_requests_total[5m]))'
 )
 
+#: Quiet hours prove something only if the SLIs were judged: from the first 30m on, user
+#: traffic never fell below the floor (0.1 req/s) that HighErrorRate and SlowResponseTime need.
+JUDGED = (
+    f'min(min_over_time(job:http_requests:rate5m{{job="backend"}}[{HOURS * 60 - 30}m]))'
+    f" >= bool {Settings().min_request_rate}",
+    f"{HOURS}h",
+    1.0,
+)
+
 Fired = tuple[str, str, str]  # alertname, severity, metric ("" but for MetricAbsent)
 WATCHDOG: Fired = ("Watchdog", "info", "")
 
@@ -104,11 +113,13 @@ LONG_SCENARIOS = (
         "healthy night, 00:00-06:00: rolling deployment at 02:00, a container restart at 04:00",
         lambda: Cluster(pods=_deployed(crash=(4 * HOUR, 60)), clock=0.0),
         (),
+        (JUDGED,),
     ),
     LongScenario(
         "healthy day, 08:00-14:00: rolling deployment at 10:00, a container restart at 12:00",
         lambda: Cluster(pods=_deployed(crash=(4 * HOUR, 60)), clock=8.0),
         (),
+        (JUDGED,),
     ),
     LongScenario(
         "errors under probe traffic: 20% of users' requests fail for 30m at 03:00",
