@@ -237,11 +237,13 @@ def _register_workloads(
         "namespace-observability", cluster.observability_namespace, "privileged", env
     )
     if config.tracing.enabled:
-        Tracing("tracing", TracingArgs.from_config(config, depends_on=[observability_ns]))
+        Tracing(
+            "tracing", TracingArgs.from_config(config, depends_on=[observability_ns, monitoring])
+        )
     if estate.loki is not None:
         LogAggregation(
             "loki",
-            LogAggregationArgs(plan=estate.loki, depends_on=[observability_ns]),
+            LogAggregationArgs(plan=estate.loki, depends_on=[observability_ns, monitoring]),
             opts=aws_opts,
         )
     waits: list[pulumi.Resource] = [workloads_ns]

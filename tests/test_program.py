@@ -122,3 +122,27 @@ def test_the_known_stacks_and_their_prefixed_kin_keep_their_environment(tmp_path
     )
     assert result_prod.run.stack == "prod.eu-west-1"
     assert result_staging.stack == "staging"
+
+
+def test_pipeline_charts_wait_for_the_chart_that_installs_the_servicemonitor_crd() -> None:
+    """Jaeger, the collector, Loki and Alloy ship ServiceMonitors: on a first `pulumi up` their
+    releases must wait for kube-prometheus-stack, which installs the CRD."""
+    run = run_program(load_stack_file(STACKS / "Pulumi.prod.yaml", "prod"), "prod")
+    (monitoring,) = [
+        r
+        for r in run.registrations
+        if r.type == "kubernetes:helm.sh/v3:Release" and r.name == "monitoring-chart"
+    ]
+    pipeline = [
+        r
+        for r in run.registrations
+        if r.type == "kubernetes:helm.sh/v3:Release" and r.urn != monitoring.urn
+    ]
+    assert {r.name for r in pipeline} == {
+        "tracing-jaeger",
+        "tracing-collector",
+        "loki-loki",
+        "loki-alloy",
+    }
+    for release in pipeline:
+        assert monitoring.urn in release.depends_on, release.name
