@@ -352,5 +352,10 @@ class Settings:
             services=config.scraped_services,
             runbook_base_url=config.alerting.runbook_base_url,
             grafana_url=config.alerting.grafana_url,
+            min_request_rate=(
+                defaults.min_request_rate
+                if config.alerting.min_request_rate is None
+                else config.alerting.min_request_rate
+            ),
         )
         return settings.with_overrides(config.alerting.overrides, source=source)

@@ -567,6 +567,15 @@ class AlertingConfig(_Model):
         default="5m", pattern=_DURATION, description="How often Watchdog pings the heartbeat URL."
     )
     grouping: GroupingConfig = GroupingConfig()
+    min_request_rate: float | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description=(
+            "User requests/s below which HighErrorRate and SlowResponseTime do not judge"
+            " (default 0.1)."
+        ),
+    )
     overrides: dict[str, AlertOverride] = Field(
         default_factory=dict, description="Alert name -> threshold/for changes."
     )

@@ -296,3 +296,15 @@ def test_an_alert_on_a_metric_nobody_exports_is_refused() -> None:
 def test_settings_refuse_a_knob_no_rule_could_use(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(RuleError, match=message):
         Settings(**changes)
+
+
+def test_the_traffic_floor_is_a_stack_key() -> None:
+    groups = rule_groups(make_config("dev", alerting={"minRequestRate": 0.5}))
+    [high] = [a for a in iter_alerts(groups) if a.name == "HighErrorRate"]
+    assert high.expr.endswith('job:http_requests:rate5m{job="backend"} >= 0.5')
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf")])
+def test_a_traffic_floor_that_is_not_a_finite_rate_is_refused(bad: float) -> None:
+    with pytest.raises(ConfigError, match=r"alerting\.minRequestRate"):
+        make_config("dev", alerting={"minRequestRate": bad})
