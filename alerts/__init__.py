@@ -14,7 +14,7 @@ from __future__ import annotations
 from alerts import application, business, pipeline, platform, recording
 from alerts.settings import DEFAULT_TUNING, Settings
 from infra.config.model import EstateConfig
-from infra.spec.alerts import RuleError, RuleGroup, iter_alerts
+from infra.plan.alerts import RuleError, RuleGroup, iter_alerts
 
 #: Every alert name the estate declares: what `alerting.overrides` may name.
 ALERT_NAMES: tuple[str, ...] = tuple(sorted(DEFAULT_TUNING))

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from alerts.recording import records
 from alerts.settings import Settings, num
-from infra.spec import dashboard_refs as panels
-from infra.spec.alerts import AlertRule, RuleGroup
+from infra.catalog import dashboard_refs as panels
+from infra.plan.alerts import AlertRule, RuleGroup
 
 GROUP = "business"
 

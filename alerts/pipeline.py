@@ -22,8 +22,8 @@ silent there.
 from __future__ import annotations
 
 from alerts.settings import Settings
-from infra.spec import dashboard_refs as panels
-from infra.spec.alerts import AlertRule, RuleGroup
+from infra.catalog import dashboard_refs as panels
+from infra.plan.alerts import AlertRule, RuleGroup
 
 GROUP = "pipeline"
 

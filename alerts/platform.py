@@ -29,9 +29,9 @@ from dataclasses import dataclass
 
 from alerts import application, business, recording
 from alerts.settings import Settings
-from infra.spec import dashboard_refs as panels
-from infra.spec.alerts import AlertRule, RuleError, RuleGroup, Severity, metric_names
-from infra.spec.metrics_catalog import EXPOSED, Metric, MetricsCatalog
+from infra.catalog import dashboard_refs as panels
+from infra.catalog.metrics_catalog import EXPOSED, Metric, MetricsCatalog
+from infra.plan.alerts import AlertRule, RuleError, RuleGroup, Severity, metric_names
 
 GROUP = "platform"
 

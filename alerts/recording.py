@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alerts.settings import Settings, num
-from infra.spec.alerts import RecordingRule, RuleGroup
+from infra.plan.alerts import RecordingRule, RuleGroup
 
 GROUP = "recording"
 

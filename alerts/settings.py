@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
+from infra.catalog.dashboard_refs import PanelRef
 from infra.config.errors import ConfigError, ConfigProblem
 from infra.config.model import PROJECT, AlertOverride, EstateConfig
-from infra.spec.alerts import AlertRule, RuleError, Severity, check_duration
-from infra.spec.dashboard_refs import PanelRef
+from infra.plan.alerts import AlertRule, RuleError, Severity, check_duration
 
 
 @dataclass(frozen=True)

@@ -45,8 +45,8 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from benchmarks.documents import urn_key
+from infra.plan.logs import filter_pattern
 from infra.render.aws import irsa_trust_policy, logs_kms_key_policy, partition_of
-from infra.spec.logs import filter_pattern
 
 PROJECT = "blue-harvest"
 #: How resources.json shows a secret (infra/config/secrets.py).

@@ -3,8 +3,8 @@
 One module per dashboard (the seed's four, section 2, and Estate Health, the pipeline's own),
 shared defaults in `common`. Each
 dashboard takes its UID, title and the panel ids alerts link to from
-infra/spec/dashboard_refs.py, reads the recording rules the alerts read (alerts/recording.py),
-and references data sources only by the stable UIDs of infra/spec/endpoints.py.
+infra/catalog/dashboard_refs.py, reads the recording rules the alerts read (alerts/recording.py),
+and references data sources only by the stable UIDs of infra/naming.py.
 
 `build_all(config)` returns plain records (uid, title, folder, JSON model), deterministic for
 a config: the ConfigMaps, the Grafana API resources, the synth and the snapshots all take the

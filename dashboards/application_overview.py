@@ -35,7 +35,7 @@ from dashboards.common import (
     selector,
     trace_service,
 )
-from infra.spec.dashboard_refs import APPLICATION_OVERVIEW as REF
+from infra.catalog.dashboard_refs import APPLICATION_OVERVIEW as REF
 
 ERROR_LOGS_PANEL = 6
 TRACES_PANEL = 7

@@ -24,7 +24,7 @@ from dashboards.common import (
     render,
     selector,
 )
-from infra.spec.dashboard_refs import BUSINESS_METRICS as REF
+from infra.catalog.dashboard_refs import BUSINESS_METRICS as REF
 
 DAY = 86400
 

@@ -52,9 +52,9 @@ from grafana_foundation_sdk.models.dashboard import (
 
 from alerts.recording import Records, records
 from alerts.settings import Settings
+from infra.catalog import dashboard_refs
 from infra.config.model import EstateConfig
-from infra.spec import dashboard_refs
-from infra.spec.endpoints import DATASOURCE_UIDS
+from infra.naming import DATASOURCE_UIDS
 
 # --------------------------------------------------------------------------- data sources
 

@@ -20,7 +20,7 @@ from dashboards.common import (
     render,
     selector,
 )
-from infra.spec.dashboard_refs import DATABASE_PERFORMANCE as REF
+from infra.catalog.dashboard_refs import DATABASE_PERFORMANCE as REF
 
 #: "Slow" is the seed's 100 ms, which is one of its db_query_duration_seconds buckets: the
 #: count of slower queries is the total minus that bucket, exactly.

@@ -3,7 +3,7 @@
 
 The OpenTelemetry collector, Jaeger v2, Loki and Alloy are scraped through their own
 ServiceMonitors, so their series carry the Kubernetes Service's name as `service` and live in
-the observability namespace. Metric names are the components' own (infra/spec/
+the observability namespace. Metric names are the components' own (infra/plan/
 metrics_catalog.py: PIPELINE). The dashboard has no `$namespace` or `$service` variable: it is
 about the estate, not a workload.
 """
@@ -44,7 +44,7 @@ from dashboards.common import (
     thresholds,
     variables,
 )
-from infra.spec.dashboard_refs import ESTATE_HEALTH as REF
+from infra.catalog.dashboard_refs import ESTATE_HEALTH as REF
 
 RATE = "[$__rate_interval]"
 

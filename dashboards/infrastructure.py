@@ -29,7 +29,7 @@ from dashboards.common import (
     selector,
     thresholds,
 )
-from infra.spec.dashboard_refs import INFRASTRUCTURE as REF
+from infra.catalog.dashboard_refs import INFRASTRUCTURE as REF
 
 CONTAINERS = ('container!=""', 'container!="POD"')
 CPU = 'resource="cpu"'

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass
 
 PROJECT = "blue-harvest"
 
@@ -97,6 +98,26 @@ def image_reference_problem(image: str) -> str | None:
         )
     if len(match.group("name")) > 255:
         return f"the image name is {len(match.group('name'))} characters; at most 255"
+    return None
+
+
+# Image pinning: the one rule the config, the policies and the checks share.
+
+_PIN_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def pin_problem(image: str) -> str | None:
+    """Why `image` is not pinned to a tag or digest (never `latest`), or None when it is."""
+    name, _, digest = image.partition("@")
+    if digest:
+        if not _PIN_DIGEST.fullmatch(digest):
+            return f"image {image!r} has a malformed digest; use @sha256:<64 hex>"
+        return None
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return f"image {image!r} has no tag; pin a version such as {image}:1.2.3"
+    if last.rsplit(":", 1)[1] in ("", "latest"):
+        return f"image {image!r} uses the 'latest' tag; pin a version"
     return None
 
 
@@ -230,3 +251,52 @@ def validate_stack_name(name: str) -> str:
     if problem is not None:
         raise InvalidStackNameError(problem)
     return name
+
+
+# --- in-cluster names and URLs -----------------------------------------------------------
+# The components agree on these (releases set fullnameOverride so the Services really have
+# these names): the dashboards' data sources, the collector's exporters and the workloads' env
+# all read them from here.
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    monitoring_namespace: str
+    observability_namespace: str
+
+    @property
+    def prometheus(self) -> str:
+        return f"http://kube-prometheus-stack-prometheus.{self.monitoring_namespace}.svc:9090"
+
+    @property
+    def alertmanager(self) -> str:
+        return f"http://kube-prometheus-stack-alertmanager.{self.monitoring_namespace}.svc:9093"
+
+    @property
+    def loki(self) -> str:
+        return f"http://loki.{self.observability_namespace}.svc:3100"
+
+    @property
+    def jaeger_query(self) -> str:
+        return f"http://jaeger.{self.observability_namespace}.svc:16686"
+
+    @property
+    def jaeger_otlp_grpc(self) -> str:
+        return f"jaeger.{self.observability_namespace}.svc:4317"
+
+    @property
+    def otel_collector_otlp_http(self) -> str:
+        return f"http://otel-collector.{self.observability_namespace}.svc:4318"
+
+    @property
+    def otel_collector_jaeger_thrift(self) -> str:
+        return f"http://otel-collector.{self.observability_namespace}.svc:14268/api/traces"
+
+
+#: Stable data source UIDs the dashboards reference.
+DATASOURCE_UIDS = {
+    "prometheus": "bh-prometheus",
+    "alertmanager": "bh-alertmanager",
+    "loki": "bh-loki",
+    "jaeger": "bh-jaeger",
+}

@@ -32,6 +32,9 @@ from infra.components.tracing import Tracing, TracingArgs
 from infra.config import PROJECT, ConfigError, ConfigProblem, EstateConfig, load_from_pulumi
 from infra.config.identity import environment_problems
 from infra.config.model import CRITICAL_FOR_MAX_SECONDS, assume_roles_value, duration_seconds
+from infra.plan.alerts import RuleGroup, iter_alerts
+from infra.plan.logs import LogsSpec, logs_spec
+from infra.plan.workloads import WorkloadSpec, workload_specs
 from infra.render.alertmanager import (
     PAGERDUTY_ROUTING_KEY_FILE,
     alertmanager_config,
@@ -41,9 +44,6 @@ from infra.render.kube_prometheus_stack import RELEASE_NAME, values
 from infra.render.loki import LokiPlan, loki_plan
 from infra.render.prometheus import prometheus_rule
 from infra.render.workloads import namespace
-from infra.spec.alerts import RuleGroup, iter_alerts
-from infra.spec.logs import LogsSpec, logs_spec
-from infra.spec.workloads import WorkloadSpec, workload_specs
 
 
 @dataclass(frozen=True)

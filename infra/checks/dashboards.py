@@ -14,7 +14,7 @@ dashboard and the panel. The checks:
 - panel ids are unique; grid positions fit 24 columns and do not overlap;
 - every panel has a title, and a unit unless it shows no numbers (logs, text, traces).
 
-Across dashboards: `check_contract` compares them with infra/spec/dashboard_refs.py (the UIDs,
+Across dashboards: `check_contract` compares them with infra/catalog/dashboard_refs.py (the UIDs,
 titles and panel ids alerts rely on) and `check_alert_links` resolves every alert's `dashboard`
 annotation (`/d/<uid>/<slug>?viewPanel=<id>`) to a real dashboard and panel.
 """
@@ -32,11 +32,11 @@ import promql_parser
 
 from alerts import rule_groups
 from dashboards import build_all
+from infra.catalog import dashboard_refs
+from infra.catalog.metrics_catalog import metrics_catalog
 from infra.config import EstateConfig
+from infra.plan.alerts import RuleGroup, iter_alerts
 from infra.render.grafana import datasources
-from infra.spec import dashboard_refs
-from infra.spec.alerts import RuleGroup, iter_alerts
-from infra.spec.metrics_catalog import metrics_catalog
 
 Severity = Literal["error", "warning"]
 Model = Mapping[str, Any]

@@ -16,10 +16,9 @@ from typing import Any
 
 import promql_parser
 
+from infra.checks.route_match import paging_receivers, receivers
 from infra.config.identity import policy_environment
-from infra.naming import image_reference_problem
-from infra.spec.images import pin_problem
-from infra.spec.route_match import paging_receivers, receivers
+from infra.naming import image_reference_problem, pin_problem
 
 _RELEASE = "kubernetes:helm.sh/v3:Release"
 _PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"

@@ -22,7 +22,7 @@ from infra.checks.manifests import validate_tree
 from infra.checks.policies import evaluate, from_registration
 from infra.config import ConfigError, EstateConfig, load_stack_file, stack_file
 from infra.diff.report import code
-from infra.spec.routing import load_routing_table, routing_table_path
+from infra.plan.routing import load_routing_table, routing_table_path
 from infra.synth import StacksRefusedError, synth_stacks
 from infra.tools import ToolMissingError, amtool, promtool
 

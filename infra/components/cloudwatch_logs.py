@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from infra.components import TYPE_PREFIX
 from infra.naming import irsa_role_name, log_writer_policy_name
+from infra.plan.logs import LogsSpec
 from infra.render.aws import (
     irsa_trust_policy,
     log_writer_policy,
@@ -17,7 +18,6 @@ from infra.render.aws import (
     partition_of,
     to_json,
 )
-from infra.spec.logs import LogsSpec
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components import TYPE_PREFIX, custom_resource
+from infra.plan.workloads import WorkloadSpec
 from infra.render.workloads import (
     deployment,
     monitor,
@@ -24,12 +25,11 @@ from infra.render.workloads import (
     service,
     service_account,
 )
-from infra.spec.workloads import WorkloadSpec
 
 
 @dataclass(frozen=True)
 class ObservedWorkloadArgs:
-    """Plain data from infra.spec.workloads, plus the resources this one waits for."""
+    """Plain data from infra.plan.workloads, plus the resources this one waits for."""
 
     spec: WorkloadSpec
     #: kube-prometheus-stack release name; the ServiceMonitor and rules carry `release: <it>`.

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from infra.components import TYPE_PREFIX, helm_release
 from infra.config.model import EstateConfig
+from infra.naming import Endpoints
 from infra.render.tracing import (
     COLLECTOR_CHART,
     COLLECTOR_CHART_REPO,
@@ -31,7 +32,6 @@ from infra.render.tracing import (
     jaeger_values,
     needs_storage_secret,
 )
-from infra.spec.endpoints import Endpoints
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from infra.config.probes import probe_problems
 from infra.config.secrets import PLACEHOLDER_PREFIX, placeholder
 from infra.naming import (
     default_metric_namespace,
@@ -34,10 +35,9 @@ from infra.naming import (
     log_writer_policy_name,
     metric_namespace_problem,
     namespace_problem,
+    pin_problem,
     s3_bucket_problem,
 )
-from infra.spec.images import pin_problem
-from infra.spec.probes import probe_problems
 
 PROJECT = "blue-harvest"
 

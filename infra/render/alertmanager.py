@@ -1,6 +1,6 @@
 """The native Alertmanager config of one stack, as plain data, with secrets only as file paths.
 
-What it routes (see `infra.spec.routing.routing_plan` for the fallbacks):
+What it routes (see `infra.plan.routing.routing_plan` for the fallbacks):
 
 - critical: PagerDuty Events API v2 (only where `page_on_call`: staging and prod) and, through
   `continue: true`, the Slack critical channel;
@@ -39,7 +39,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from infra.config.model import PROJECT, EstateConfig, SlackChannel
-from infra.spec.routing import (
+from infra.plan.routing import (
     EMAIL_REPORT,
     HEARTBEAT,
     INFO_INHIBITOR,

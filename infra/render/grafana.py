@@ -2,7 +2,7 @@
 
 Data sources. kube-prometheus-stack creates a Prometheus data source (uid `prometheus`) and an
 Alertmanager one (uid `alertmanager`) unless told not to. The dashboards reference data sources
-by the estate's own stable UIDs (infra/spec/endpoints.py: DATASOURCE_UIDS), so the chart's two
+by the estate's own stable UIDs (infra/naming.py: DATASOURCE_UIDS), so the chart's two
 are switched off (`chart_values`) and every data source is declared here, once, in the shape
 of the chart's `grafana.additionalDataSources` (Grafana's provisioning format). Grafana expands
 `$VAR` in provisioning files, so a literal `$` (Grafana's own `${__value.raw}`) is written `$$`.
@@ -19,7 +19,7 @@ from typing import Any
 
 from dashboards import DashboardDoc
 from infra.config import EstateConfig
-from infra.spec.endpoints import DATASOURCE_UIDS, Endpoints
+from infra.naming import DATASOURCE_UIDS, Endpoints
 
 #: The sidecar's selector and folder annotation (infra/render/kube_prometheus_stack.py sets them).
 DASHBOARD_LABEL = "grafana_dashboard"

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from infra.config.model import PROJECT, EstateConfig
+from infra.plan.workloads import endpoints
 from infra.render.aws import PolicyDocument
 from infra.render.kube_prometheus_stack import RELEASE_NAME
-from infra.spec.workloads import endpoints
 
 LOKI_RELEASE = "loki"
 LOKI_CHART = "loki"

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from infra.plan.alerts import AlertRule, RecordingRule, Rule, RuleGroup
 from infra.render import yamlout
-from infra.spec.alerts import AlertRule, RecordingRule, Rule, RuleGroup
 
 Document = dict[str, Any]
 

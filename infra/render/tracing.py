@@ -20,9 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config.model import EstateConfig
+from infra.plan.workloads import endpoints
 from infra.render.kube_prometheus_stack import RELEASE_NAME
 from infra.render.monitors import service_monitor
-from infra.spec.workloads import endpoints
 
 COLLECTOR_RELEASE = "otel-collector"
 COLLECTOR_CHART = "opentelemetry-collector"

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.render.monitors import service_monitor
-from infra.spec.probes import probe_dict
-from infra.spec.workloads import (
+from infra.config.probes import probe_dict
+from infra.plan.workloads import (
     PORT_NAME,
     RUN_AS_USER,
     SENTRY_SECRET_KEY,
     SENTRY_SECRET_NAME,
     WorkloadSpec,
 )
+from infra.render.monitors import service_monitor
 
 #: IRSA: the EKS pod identity webhook reads this annotation on the service account.
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"

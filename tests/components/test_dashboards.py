@@ -10,6 +10,7 @@ import pulumi_kubernetes as k8s
 import pytest
 
 import dashboards
+from infra.catalog.dashboard_refs import DASHBOARDS
 from infra.components.dashboards import (
     ExternalGrafanaArgs,
     GrafanaDashboards,
@@ -17,7 +18,6 @@ from infra.components.dashboards import (
 )
 from infra.config import EstateConfig
 from infra.config.secrets import SECRET_MARKER
-from infra.spec.dashboard_refs import DASHBOARDS
 from infra.synth.engine import SynthRun, run_program
 from infra.synth.recorder import Registration
 from infra.synth.writer import render_files

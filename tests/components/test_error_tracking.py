@@ -9,7 +9,7 @@ import pytest
 from infra.components.error_tracking import ErrorTracking, ErrorTrackingArgs
 from infra.config import EstateConfig
 from infra.config.secrets import SECRET_MARKER
-from infra.spec.workloads import SENTRY_SECRET_NAME
+from infra.plan.workloads import SENTRY_SECRET_NAME
 from infra.synth.engine import SynthRun, run_program
 from infra.synth.recorder import Registration
 from infra.synth.writer import render_files

@@ -10,8 +10,8 @@ import yaml
 
 from infra.components.observed_workload import ObservedWorkload, ObservedWorkloadArgs
 from infra.config import EstateConfig
+from infra.plan.workloads import workload_spec
 from infra.render.workloads import namespace
-from infra.spec.workloads import workload_spec
 from infra.synth.engine import SynthRun, run_program
 from infra.synth.recorder import Registration
 from infra.synth.writer import render_files

@@ -23,6 +23,9 @@ from dashboards.common import (
     prometheus_query,
     render,
 )
+from infra.catalog import dashboard_refs
+from infra.catalog.dashboard_refs import Dashboard, Panel
+from infra.catalog.metrics_catalog import Metric, MetricsCatalog, metrics_catalog
 from infra.checks.dashboards import (
     Finding,
     Stack,
@@ -38,9 +41,6 @@ from infra.checks.dashboards import (
     stack_for,
     substitute,
 )
-from infra.spec import dashboard_refs
-from infra.spec.dashboard_refs import Dashboard, Panel
-from infra.spec.metrics_catalog import Metric, MetricsCatalog, metrics_catalog
 from tests.conftest import make_config, stack_config
 
 UID = "bh-test-broken"

@@ -9,6 +9,7 @@ import pytest
 
 import dashboards
 from alerts import rule_groups
+from infra.catalog import dashboard_refs
 from infra.checks.dashboards import (
     alert_links,
     check_alert_links,
@@ -17,9 +18,8 @@ from infra.checks.dashboards import (
     panels,
     variable_values,
 )
-from infra.spec import dashboard_refs
-from infra.spec.alerts import iter_alerts, metric_names
-from infra.spec.endpoints import DATASOURCE_UIDS
+from infra.naming import DATASOURCE_UIDS
+from infra.plan.alerts import iter_alerts, metric_names
 from tests.conftest import make_config, stack_config
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import dashboards
-from infra.spec.dashboard_refs import DASHBOARDS
+from infra.catalog.dashboard_refs import DASHBOARDS
 from tests.conftest import stack_config
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"

@@ -119,7 +119,7 @@ class ClusterStandIn(Collector):
 
 
 class PipelineStandIn(Collector):
-    """One pipeline component's own metrics, as infra/spec/metrics_catalog.py: PIPELINE names
+    """One pipeline component's own metrics, as infra/catalog/metrics_catalog.py: PIPELINE names
     them; counters grow with time."""
 
     def __init__(self, component: str) -> None:

@@ -36,8 +36,8 @@ import yaml
 
 from alerts import application, build, business, platform, rule_groups
 from alerts.settings import Settings
+from infra.plan.alerts import RuleGroup
 from infra.render.prometheus import rule_file, to_yaml
-from infra.spec.alerts import RuleGroup
 from infra.tools import promtool
 from tests.conftest import stack_config
 from tests.e2e.cluster import (

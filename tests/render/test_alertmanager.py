@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from infra.config import EstateConfig
+from infra.plan.routing import routing_plan
 from infra.render.alertmanager import (
     DEFAULT_SECRETS_DIR,
     EMAIL_AUTH_PASSWORD_FILE,
@@ -27,7 +28,6 @@ from infra.render.alertmanager import (
     alertmanager_config,
     receiver_secret_files,
 )
-from infra.spec.routing import routing_plan
 from tests.conftest import ROOT, STACK_NAMES, make_config, stack_config
 
 #: Odd, unique values: if one shows up in a rendered config, a secret leaked.
@@ -181,7 +181,7 @@ def test_a_service_outage_inhibits_that_services_warnings_and_infos(stack: str) 
 @pytest.mark.parametrize("stack", STACK_NAMES)
 def test_the_outage_alerts_are_critical_per_service_alerts_the_rules_declare(stack: str) -> None:
     from alerts import rule_groups
-    from infra.spec.alerts import iter_alerts
+    from infra.plan.alerts import iter_alerts
 
     config = stack_config(stack)
     alerts = list(iter_alerts(rule_groups(config)))
@@ -480,7 +480,7 @@ def test_rendering_is_deterministic() -> None:
 
 def test_the_renderer_imports_no_pulumi() -> None:
     code = (
-        "import sys, infra.render.alertmanager, infra.spec.routing\n"
+        "import sys, infra.render.alertmanager, infra.plan.routing\n"
         "assert not [m for m in sys.modules if m.split('.')[0].startswith('pulumi')]\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)

@@ -12,6 +12,7 @@ import pytest
 import dashboards
 from infra.checks.manifests import validate_manifest
 from infra.config.defaults import merge
+from infra.naming import DATASOURCE_UIDS, Endpoints
 from infra.render.grafana import (
     CONFIGMAP_TYPE,
     GRAFANA_DASHBOARD_TYPE,
@@ -22,7 +23,6 @@ from infra.render.grafana import (
     synth_dashboard_files,
 )
 from infra.render.kube_prometheus_stack import values
-from infra.spec.endpoints import DATASOURCE_UIDS, Endpoints
 from tests.conftest import make_config, stack_config
 
 AM_CONFIG = {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}

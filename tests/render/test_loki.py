@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.config import ConfigError
+from infra.plan.workloads import endpoints
 from infra.render.loki import (
     ALLOY_CHART_VERSION,
     LOKI_CHART_REPO,
@@ -21,7 +22,6 @@ from infra.render.loki import (
     s3_access_policy,
     tls_only_bucket_policy,
 )
-from infra.spec.workloads import endpoints
 from tests.conftest import make_config, stack_config
 
 BUCKET = "blue-harvest-prod-loki-123456789012"

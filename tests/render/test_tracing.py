@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.config import ConfigError
+from infra.plan.workloads import endpoints
 from infra.render.tracing import (
     COLLECTOR_CHART_VERSION,
     COLLECTOR_RELEASE,
@@ -19,7 +20,6 @@ from infra.render.tracing import (
     sampling_percentage,
 )
 from infra.render.yamlout import dump
-from infra.spec.workloads import endpoints
 from tests.conftest import make_config, stack_config
 
 

@@ -7,6 +7,15 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError
+from infra.plan.workloads import (
+    SENTRY_SECRET_KEY,
+    SENTRY_SECRET_NAME,
+    EnvVar,
+    WorkloadSpec,
+    image_version,
+    workload_spec,
+    workload_specs,
+)
 from infra.render.workloads import (
     IRSA_ANNOTATION,
     deployment,
@@ -17,15 +26,6 @@ from infra.render.workloads import (
     sentry_secret,
     service,
     service_account,
-)
-from infra.spec.workloads import (
-    SENTRY_SECRET_KEY,
-    SENTRY_SECRET_NAME,
-    EnvVar,
-    WorkloadSpec,
-    image_version,
-    workload_spec,
-    workload_specs,
 )
 from tests.conftest import make_config, stack_config
 

@@ -13,14 +13,14 @@ import pytest
 import yaml
 
 from infra.config import EstateConfig
-from infra.render.alertmanager import alertmanager_config, receiver_secret_files
-from infra.spec.routing import (
+from infra.plan.routing import (
     ROUTING_DIR,
     RoutingCase,
     RoutingTableError,
     load_routing_table,
     routing_table_path,
 )
+from infra.render.alertmanager import alertmanager_config, receiver_secret_files
 from infra.tools.amtool import (
     AmtoolNotFoundError,
     amtool_path,

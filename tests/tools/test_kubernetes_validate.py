@@ -20,8 +20,8 @@ from infra.components.error_tracking import ErrorTracking, ErrorTrackingArgs
 from infra.components.observed_workload import ObservedWorkload, ObservedWorkloadArgs
 from infra.config import EstateConfig
 from infra.config.secrets import SECRET_MARKER
+from infra.plan.workloads import workload_specs
 from infra.render.workloads import manifests, namespace, sentry_secret
-from infra.spec.workloads import workload_specs
 from infra.synth.engine import run_program
 from infra.synth.writer import kubernetes_files
 from tests.conftest import STACK_NAMES, stack_config

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from infra.spec.alerts import RuleGroup
+from infra.plan.alerts import RuleGroup
 
 MetricKind = Literal["counter", "gauge", "histogram"]
 Source = Literal[

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.config.model import ProbeConfig, ProbesConfig
-from infra.spec.probes import (
+from infra.config.probes import (
     ProbeError,
     ProbeSpec,
     ProbesSpec,

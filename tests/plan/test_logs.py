@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.spec.logs import filter_pattern, logs_spec
+from infra.plan.logs import filter_pattern, logs_spec
 from tests.conftest import make_config
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from infra.checks.route_match import parse_matcher, receivers
+from infra.plan.routing import load_routing_table, routing_table_path
 from infra.render.alertmanager import alertmanager_config
-from infra.spec.route_match import parse_matcher, receivers
-from infra.spec.routing import load_routing_table, routing_table_path
 from infra.tools.amtool import route_receivers
 from tests.conftest import stack_config
 

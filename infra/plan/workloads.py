@@ -1,7 +1,7 @@
 """One observed workload (the Express backend, the Next.js frontend) as plain typed data.
 
 Everything a Deployment needs is decided here from EstateConfig: image and version, probes
-(checked by infra.spec.probes), resources, service account, and the environment the seed's
+(checked by infra.config.probes), resources, service account, and the environment the seed's
 code reads (NODE_ENV, LOG_LEVEL, DEBUG, DEBUG_REQUESTS, APP_VERSION, INSTANCE_ID, AWS_REGION,
 the OpenTelemetry and Sentry settings). infra.render.workloads turns a spec into manifests.
 """
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.config.model import PROJECT, Environment, EstateConfig, ResourcesConfig
-from infra.spec.endpoints import Endpoints
-from infra.spec.probes import ProbeError, ProbesSpec
+from infra.config.probes import ProbeError, ProbesSpec
+from infra.naming import Endpoints
 
 PART_OF = "blue-harvest"
 #: Container port name; the ServiceMonitor (infra.render.monitors) scrapes the port by name.

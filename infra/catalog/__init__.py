@@ -1,0 +1,1 @@
+"""Identities alerts, dashboards and checks share: dashboard refs and the metrics catalog."""
