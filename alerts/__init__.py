@@ -14,12 +14,11 @@ from __future__ import annotations
 from alerts import application, business, pipeline, platform, recording
 from alerts.settings import DEFAULT_TUNING, Settings
 from infra.config.model import EstateConfig
+from infra.naming import WATCHDOG
 from infra.plan.alerts import RuleError, RuleGroup, iter_alerts
 
 #: Every alert name the estate declares: what `alerting.overrides` may name.
 ALERT_NAMES: tuple[str, ...] = tuple(sorted(DEFAULT_TUNING))
-#: The always-firing heartbeat; Alertmanager routes it by this alertname.
-WATCHDOG = platform.WATCHDOG
 
 __all__ = ["ALERT_NAMES", "WATCHDOG", "Settings", "build", "rule_groups"]
 

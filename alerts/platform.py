@@ -31,12 +31,10 @@ from alerts import application, business, recording
 from alerts.settings import Settings
 from infra.catalog import dashboard_refs as panels
 from infra.catalog.metrics_catalog import EXPOSED, Metric, MetricsCatalog
+from infra.naming import WATCHDOG
 from infra.plan.alerts import AlertRule, RuleError, RuleGroup, Severity, metric_names
 
 GROUP = "platform"
-
-#: The heartbeat's alertname, which Alertmanager routes on.
-WATCHDOG = "Watchdog"
 
 
 def watchdog(s: Settings) -> AlertRule:

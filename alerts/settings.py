@@ -15,7 +15,8 @@ from types import MappingProxyType
 
 from infra.catalog.dashboard_refs import PanelRef
 from infra.config.errors import ConfigError, ConfigProblem
-from infra.config.model import PROJECT, AlertOverride, EstateConfig
+from infra.config.model import AlertOverride, EstateConfig
+from infra.naming import PROJECT
 from infra.plan.alerts import AlertRule, RuleError, Severity, check_duration
 
 

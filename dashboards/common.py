@@ -54,7 +54,13 @@ from alerts.recording import Records, records
 from alerts.settings import Settings
 from infra.catalog import dashboard_refs
 from infra.config.model import EstateConfig
-from infra.naming import DATASOURCE_UIDS
+from infra.naming import (
+    DATASOURCE_UIDS,
+    LOKI_CONTAINER_LABEL,
+    LOKI_ENVIRONMENT_LABEL,
+    LOKI_NAMESPACE_LABEL,
+    TRACE_SERVICE_PREFIX,
+)
 
 # --------------------------------------------------------------------------- data sources
 
@@ -66,12 +72,10 @@ JAEGER = DataSourceRef(type_val="jaeger", uid=DATASOURCE_UIDS["jaeger"])
 #: metadata, the stack's environment, and Winston's `level` (the one JSON field made a label).
 #: A workload's container is named after its service.
 LOKI_STREAM_LABELS = (
-    'environment="$environment"',
-    'namespace="$namespace"',
-    'container="$service"',
+    f'{LOKI_ENVIRONMENT_LABEL}="$environment"',
+    f'{LOKI_NAMESPACE_LABEL}="$namespace"',
+    f'{LOKI_CONTAINER_LABEL}="$service"',
 )
-#: OpenTelemetry's service.name is `blue-harvest-<service>` (seed section 3).
-TRACE_SERVICE_PREFIX = "blue-harvest-"
 
 # --------------------------------------------------------------------------- folders
 

@@ -14,6 +14,60 @@ from dataclasses import dataclass
 
 PROJECT = "blue-harvest"
 
+# --- labels, type tokens, release names ----------------------------------------------------
+
+#: Every Kubernetes object the estate declares carries `PART_OF_LABEL: PROJECT`.
+PART_OF_LABEL = "app.kubernetes.io/part-of"
+#: The namespaces' environment label; the policies (estate check, the CrossGuard pack) read it.
+ENVIRONMENT_LABEL = f"{PROJECT}.io/environment"
+#: The components' type tokens are `<TYPE_PREFIX>:<Class>`.
+TYPE_PREFIX = "blueharvest:observability"
+#: The Watchdog alert: always firing, routed to the dead man's switch.
+WATCHDOG = "Watchdog"
+
+#: Helm release names (fixed: the charts' Service names and the operator's selectors use them).
+MONITORING_RELEASE = "kube-prometheus-stack"
+LOKI_RELEASE = "loki"
+ALLOY_RELEASE = "alloy"
+COLLECTOR_RELEASE = "otel-collector"
+JAEGER_RELEASE = "jaeger"
+
+
+def resource_name(environment: str, *parts: str) -> str:
+    """A cloud resource's name: `blue-harvest-<environment>[-<part>...]`."""
+    return "-".join((PROJECT, environment, *parts))
+
+
+def rule_name(group: str) -> str:
+    """The PrometheusRule of one rule group."""
+    return f"{PROJECT}-{group}"
+
+
+#: OpenTelemetry's service.name of a workload is `blue-harvest-<service>` (seed section 3).
+TRACE_SERVICE_PREFIX = f"{PROJECT}-"
+
+
+def trace_service_name(service: str) -> str:
+    return f"{TRACE_SERVICE_PREFIX}{service}"
+
+
+# --- Loki stream labels ----------------------------------------------------------------------
+# Alloy (infra/render/loki.py) sets these labels and the dashboards select on them: both read
+# them from here.
+
+LOKI_NAMESPACE_LABEL = "namespace"
+LOKI_CONTAINER_LABEL = "container"
+LOKI_ENVIRONMENT_LABEL = "environment"
+LOKI_CLUSTER_LABEL = "cluster"
+LOKI_LEVEL_LABEL = "level"
+#: Alloy's relabel rules: (Kubernetes discovery meta label, Loki stream label).
+ALLOY_POD_RELABELS = (
+    ("__meta_kubernetes_namespace", LOKI_NAMESPACE_LABEL),
+    ("__meta_kubernetes_pod_name", "pod"),
+    ("__meta_kubernetes_pod_container_name", LOKI_CONTAINER_LABEL),
+    ("__meta_kubernetes_pod_label_app_kubernetes_io_name", "app"),
+)
+
 # --- Kubernetes ---------------------------------------------------------------------------
 
 _DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
@@ -266,31 +320,31 @@ class Endpoints:
 
     @property
     def prometheus(self) -> str:
-        return f"http://kube-prometheus-stack-prometheus.{self.monitoring_namespace}.svc:9090"
+        return f"http://{MONITORING_RELEASE}-prometheus.{self.monitoring_namespace}.svc:9090"
 
     @property
     def alertmanager(self) -> str:
-        return f"http://kube-prometheus-stack-alertmanager.{self.monitoring_namespace}.svc:9093"
+        return f"http://{MONITORING_RELEASE}-alertmanager.{self.monitoring_namespace}.svc:9093"
 
     @property
     def loki(self) -> str:
-        return f"http://loki.{self.observability_namespace}.svc:3100"
+        return f"http://{LOKI_RELEASE}.{self.observability_namespace}.svc:3100"
 
     @property
     def jaeger_query(self) -> str:
-        return f"http://jaeger.{self.observability_namespace}.svc:16686"
+        return f"http://{JAEGER_RELEASE}.{self.observability_namespace}.svc:16686"
 
     @property
     def jaeger_otlp_grpc(self) -> str:
-        return f"jaeger.{self.observability_namespace}.svc:4317"
+        return f"{JAEGER_RELEASE}.{self.observability_namespace}.svc:4317"
 
     @property
     def otel_collector_otlp_http(self) -> str:
-        return f"http://otel-collector.{self.observability_namespace}.svc:4318"
+        return f"http://{COLLECTOR_RELEASE}.{self.observability_namespace}.svc:4318"
 
     @property
     def otel_collector_jaeger_thrift(self) -> str:
-        return f"http://otel-collector.{self.observability_namespace}.svc:14268/api/traces"
+        return f"http://{COLLECTOR_RELEASE}.{self.observability_namespace}.svc:14268/api/traces"
 
 
 #: Stable data source UIDs the dashboards reference.

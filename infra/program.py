@@ -17,7 +17,6 @@ from pydantic import SecretStr
 
 from alerts import rule_groups
 from dashboards import DashboardDoc, build_all
-from infra.checks.policies import ENVIRONMENT_LABEL
 from infra.components.cloudwatch_logs import CloudWatchLogs, CloudWatchLogsArgs
 from infra.components.dashboards import (
     ExternalGrafanaArgs,
@@ -29,9 +28,10 @@ from infra.components.monitoring_stack import MonitoringStack, MonitoringStackAr
 from infra.components.observed_workload import ObservedWorkload, ObservedWorkloadArgs
 from infra.components.rum import Rum, RumArgs
 from infra.components.tracing import Tracing, TracingArgs
-from infra.config import PROJECT, ConfigError, ConfigProblem, EstateConfig, load_from_pulumi
+from infra.config import ConfigError, ConfigProblem, EstateConfig, load_from_pulumi
 from infra.config.identity import environment_problems
 from infra.config.model import CRITICAL_FOR_MAX_SECONDS, assume_roles_value, duration_seconds
+from infra.naming import ENVIRONMENT_LABEL, PROJECT, rule_name
 from infra.plan.alerts import RuleGroup, iter_alerts
 from infra.plan.logs import LogsSpec, logs_spec
 from infra.plan.workloads import WorkloadSpec, workload_specs
@@ -77,7 +77,7 @@ def plan(config: EstateConfig, *, source: str | None = None) -> EstatePlan:
         receiver_secrets=receiver_secret_files(config),
         rules=[
             prometheus_rule(
-                g, name=f"blue-harvest-{g.name}", namespace=metrics.namespace, release=RELEASE_NAME
+                g, name=rule_name(g.name), namespace=metrics.namespace, release=RELEASE_NAME
             )
             for g in groups
         ],
@@ -159,7 +159,7 @@ def register(estate: EstatePlan) -> None:
             profile=config.aws_profile,
             assume_roles=_assume_roles(config),
             default_tags=aws.ProviderDefaultTagsArgs(
-                tags={"project": "blue-harvest", "environment": config.environment}
+                tags={"project": PROJECT, "environment": config.environment}
             ),
         )
         aws_opts = pulumi.ResourceOptions(providers={"aws": provider})

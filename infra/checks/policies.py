@@ -18,7 +18,7 @@ import promql_parser
 
 from infra.checks.route_match import paging_receivers, receivers
 from infra.config.identity import policy_environment
-from infra.naming import image_reference_problem, pin_problem
+from infra.naming import ENVIRONMENT_LABEL, image_reference_problem, pin_problem
 
 _RELEASE = "kubernetes:helm.sh/v3:Release"
 _PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
@@ -556,10 +556,6 @@ POLICIES: tuple[Policy, ...] = (
         _aws_account_guard,
     ),
 )
-
-
-#: The label the program puts on its namespaces, naming the stack's environment.
-ENVIRONMENT_LABEL = "blue-harvest.io/environment"
 
 
 def declared_environment(resources: Sequence[Resource]) -> str | None:

@@ -7,8 +7,6 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-TYPE_PREFIX = "blueharvest:observability"
-
 
 def custom_resource(
     resource_name: str, manifest: dict[str, Any], opts: pulumi.ResourceOptions

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.components import TYPE_PREFIX
-from infra.naming import irsa_role_name, log_writer_policy_name
+from infra.naming import TYPE_PREFIX, irsa_role_name, log_writer_policy_name, resource_name
 from infra.plan.logs import LogsSpec
 from infra.render.aws import (
     irsa_trust_policy,
@@ -86,7 +85,7 @@ class CloudWatchLogs(pulumi.ComponentResource):
             )
             aws.kms.Alias(
                 f"{name}-key-alias",
-                name=f"alias/blue-harvest-{spec.environment}-logs",
+                name="alias/" + resource_name(spec.environment, "logs"),
                 target_key_id=key.key_id,
                 opts=child,
             )
@@ -132,7 +131,7 @@ class CloudWatchLogs(pulumi.ComponentResource):
 
         topic = aws.sns.Topic(
             f"{name}-reports",
-            name=f"blue-harvest-{spec.environment}-log-reports",
+            name=resource_name(spec.environment, "log-reports"),
             tags={**spec.tags, "component": "logs"},
             opts=child,
         )

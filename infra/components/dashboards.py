@@ -18,7 +18,7 @@ import pulumiverse_grafana as grafana
 from pydantic import SecretStr
 
 from dashboards import DashboardDoc, Folder
-from infra.components import TYPE_PREFIX
+from infra.naming import TYPE_PREFIX
 from infra.render.grafana import dashboard_configmap
 
 

@@ -15,8 +15,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumiverse_sentry as sentry
 
-from infra.components import TYPE_PREFIX
 from infra.config.model import EstateConfig
+from infra.naming import TYPE_PREFIX, resource_name
 from infra.render.workloads import sentry_secret
 
 
@@ -50,7 +50,7 @@ class ErrorTrackingArgs:
 
 
 def project_slug(environment: str) -> str:
-    return f"blue-harvest-{environment}"
+    return resource_name(environment)
 
 
 class ErrorTracking(pulumi.ComponentResource):
@@ -79,7 +79,7 @@ class ErrorTracking(pulumi.ComponentResource):
             f"{name}-key",
             organization=args.organization,
             project=project.slug,
-            name=f"blue-harvest-{args.environment}-workloads",
+            name=resource_name(args.environment, "workloads"),
             opts=child,
         )
         dsn = pulumi.Output.secret(key.dsn_public)

@@ -23,17 +23,16 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     _ = aws.s3.Bucket
 
-from infra.components import TYPE_PREFIX, helm_release
+from infra.components import helm_release
+from infra.naming import ALLOY_RELEASE, LOKI_RELEASE, TYPE_PREFIX, resource_name
 from infra.render.aws import irsa_trust_policy, to_json
 from infra.render.loki import (
     ALLOY_CHART,
     ALLOY_CHART_REPO,
     ALLOY_CHART_VERSION,
-    ALLOY_RELEASE,
     LOKI_CHART,
     LOKI_CHART_REPO,
     LOKI_CHART_VERSION,
-    LOKI_RELEASE,
     LOKI_SERVICE_ACCOUNT,
     LokiPlan,
     alloy_values,
@@ -181,7 +180,7 @@ class LogAggregation(pulumi.ComponentResource):
         )
         policy = aws.iam.Policy(
             f"{name}-loki-s3",
-            name=f"blue-harvest-{plan.environment}-loki-s3",
+            name=resource_name(plan.environment, "loki-s3"),
             description="Loki's own bucket: list it, read, write and delete its objects",
             policy=bucket.arn.apply(lambda arn: to_json(s3_access_policy(arn))),
             tags=plan.tags,
@@ -189,7 +188,7 @@ class LogAggregation(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-loki-irsa",
-            name=f"blue-harvest-{plan.environment}-loki",
+            name=resource_name(plan.environment, "loki"),
             description="IRSA role of Loki's service account",
             assume_role_policy=to_json(
                 irsa_trust_policy(

@@ -11,7 +11,8 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 from pydantic import SecretStr
 
-from infra.components import TYPE_PREFIX, custom_resource, helm_release
+from infra.components import custom_resource, helm_release
+from infra.naming import PART_OF_LABEL, PROJECT, TYPE_PREFIX
 from infra.render.kube_prometheus_stack import (
     ALERTMANAGER_SECRET,
     CHART,
@@ -52,7 +53,7 @@ class MonitoringStack(pulumi.ComponentResource):
             f"{name}-namespace",
             metadata={
                 "name": args.namespace,
-                "labels": {"app.kubernetes.io/part-of": "blue-harvest"},
+                "labels": {PART_OF_LABEL: PROJECT},
             },
             opts=child,
         )

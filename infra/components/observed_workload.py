@@ -16,7 +16,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.components import TYPE_PREFIX, custom_resource
+from infra.components import custom_resource
+from infra.naming import TYPE_PREFIX
 from infra.plan.workloads import WorkloadSpec
 from infra.render.workloads import (
     deployment,

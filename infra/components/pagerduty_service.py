@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_pagerduty as pagerduty
 
-from infra.components import TYPE_PREFIX
 from infra.config.model import PagerDutyManaged
+from infra.naming import TYPE_PREFIX
 
 
 @dataclass(frozen=True)

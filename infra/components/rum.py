@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from infra.components import TYPE_PREFIX
-from infra.config.model import PROJECT, EstateConfig
+from infra.config.model import EstateConfig
+from infra.naming import PROJECT, TYPE_PREFIX, resource_name
 from infra.render.aws import PolicyDocument, to_json
 
 #: What the frontend reports: JS errors, page performance (web vitals), HTTP calls.
@@ -100,7 +100,7 @@ class Rum(pulumi.ComponentResource):
         )
         guest = aws.iam.Role(
             f"{name}-guest",
-            name=f"blue-harvest-{args.environment}-rum-guest",
+            name=resource_name(args.environment, "rum-guest"),
             description="Unauthenticated visitors of the frontend: send RUM events only",
             assume_role_policy=pool.id.apply(lambda pid: to_json(guest_trust_policy(pid))),
             tags=args.tags,
@@ -108,7 +108,7 @@ class Rum(pulumi.ComponentResource):
         )
         monitor = aws.rum.AppMonitor(
             f"{name}-monitor",
-            name=f"blue-harvest-{args.environment}",
+            name=resource_name(args.environment),
             domain=args.domain,
             cw_log_enabled=False,
             app_monitor_configuration={

@@ -14,18 +14,23 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import SecretStr
 
-from infra.components import TYPE_PREFIX, helm_release
+from infra.components import helm_release
 from infra.config.model import EstateConfig
-from infra.naming import Endpoints
+from infra.naming import (
+    COLLECTOR_RELEASE,
+    JAEGER_RELEASE,
+    PART_OF_LABEL,
+    PROJECT,
+    TYPE_PREFIX,
+    Endpoints,
+)
 from infra.render.tracing import (
     COLLECTOR_CHART,
     COLLECTOR_CHART_REPO,
     COLLECTOR_CHART_VERSION,
-    COLLECTOR_RELEASE,
     JAEGER_CHART,
     JAEGER_CHART_REPO,
     JAEGER_CHART_VERSION,
-    JAEGER_RELEASE,
     JAEGER_STORAGE_SECRET,
     JAEGER_STORAGE_SECRET_KEY,
     collector_values,
@@ -82,7 +87,7 @@ class Tracing(pulumi.ComponentResource):
                 metadata={
                     "name": JAEGER_STORAGE_SECRET,
                     "namespace": args.namespace,
-                    "labels": {"app.kubernetes.io/part-of": "blue-harvest"},
+                    "labels": {PART_OF_LABEL: PROJECT},
                 },
                 type="Opaque",
                 string_data={

@@ -2,7 +2,8 @@
 
 from infra.config.errors import ConfigError, ConfigProblem
 from infra.config.loader import build_config, load_from_pulumi, load_stack_file, stack_file
-from infra.config.model import ENVIRONMENTS, PROJECT, RETENTION_DAYS, EstateConfig
+from infra.config.model import ENVIRONMENTS, RETENTION_DAYS, EstateConfig
+from infra.naming import PROJECT
 
 __all__ = [
     "ENVIRONMENTS",

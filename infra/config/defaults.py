@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.config.model import PROJECT, Environment
+from infra.config.model import Environment
+from infra.naming import PROJECT
 
 _P = PROJECT
 

@@ -21,13 +21,12 @@ from infra.config.errors import ConfigError, ConfigProblem
 from infra.config.model import (
     ENVIRONMENTS,
     PATTERN_HELP,
-    PROJECT,
     CrossFieldError,
     EstateConfig,
     SecureValue,
     top_level_keys,
 )
-from infra.naming import stack_name_problem
+from infra.naming import PROJECT, stack_name_problem
 
 #: Keys of other namespaces a stack file may carry: they configure Pulumi's providers.
 PROVIDER_KEYS = frozenset(

@@ -26,6 +26,7 @@ from pydantic.alias_generators import to_camel
 from infra.config.probes import probe_problems
 from infra.config.secrets import PLACEHOLDER_PREFIX, placeholder
 from infra.naming import (
+    PROJECT,
     default_metric_namespace,
     iam_name_problem,
     image_reference_problem,
@@ -38,8 +39,6 @@ from infra.naming import (
     pin_problem,
     s3_bucket_problem,
 )
-
-PROJECT = "blue-harvest"
 
 Environment = Literal["local", "dev", "staging", "prod"]
 ENVIRONMENTS: tuple[Environment, ...] = ("local", "dev", "staging", "prod")

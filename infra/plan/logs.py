@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from infra.config.model import EstateConfig, LogFilter
-from infra.naming import log_group_name
+from infra.naming import PROJECT, log_group_name, resource_name
 
 MANAGED_BY = "pulumi"
 
@@ -127,7 +127,7 @@ def logs_spec(config: EstateConfig) -> LogsSpec:
     env = config.environment
     logs = config.logs
     namespace = config.metric_namespace
-    base_tags = {"environment": env, "managed-by": MANAGED_BY, "project": "blue-harvest"}
+    base_tags = {"environment": env, "managed-by": MANAGED_BY, "project": PROJECT}
     groups: list[LogGroupSpec] = []
     filters: list[MetricFilterSpec] = []
     alarms: list[AlarmSpec] = []
@@ -161,7 +161,7 @@ def logs_spec(config: EstateConfig) -> LogsSpec:
                     AlarmSpec(
                         service=service,
                         kind=kind,
-                        name=f"blue-harvest-{env}-{service}-{kind}",
+                        name=resource_name(env, service, kind),
                         description=(
                             f"{service} in {env}: {metric} reached {t.threshold:g} per"
                             f" {t.period_seconds}s for {t.evaluation_periods} periods"
@@ -174,7 +174,7 @@ def logs_spec(config: EstateConfig) -> LogsSpec:
                     )
                 )
     queries = tuple(
-        QuerySpec(title=title, name=f"blue-harvest/{env}/{title}", query=query)
+        QuerySpec(title=title, name=f"{PROJECT}/{env}/{title}", query=query)
         for title, query in saved_queries(logs.slow_request_ms)
     )
     return LogsSpec(

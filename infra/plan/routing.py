@@ -27,8 +27,6 @@ EMAIL_REPORT = "email-report"
 HEARTBEAT = "heartbeat"
 NULL = "null"
 
-#: kube-prometheus-stack's always-firing alert, the dead man's switch.
-WATCHDOG = "Watchdog"
 #: kube-prometheus-stack's helper alert (severity none): never worth a notification.
 INFO_INHIBITOR = "InfoInhibitor"
 

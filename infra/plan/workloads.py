@@ -12,11 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.config.model import PROJECT, Environment, EstateConfig, ResourcesConfig
+from infra.config.model import Environment, EstateConfig, ResourcesConfig
 from infra.config.probes import ProbeError, ProbesSpec
-from infra.naming import Endpoints
+from infra.naming import PART_OF_LABEL, PROJECT, Endpoints, trace_service_name
 
-PART_OF = "blue-harvest"
 #: Container port name; the ServiceMonitor (infra.render.monitors) scrapes the port by name.
 PORT_NAME = "http"
 #: Name of a separate metrics port, when a service serves metrics on a port of its own.
@@ -142,7 +141,7 @@ def _label_value(text: str) -> str:
 
 
 def otel_service_name(service: str) -> str:
-    return f"{PART_OF}-{service}"
+    return trace_service_name(service)
 
 
 def endpoints(config: EstateConfig) -> Endpoints:
@@ -246,7 +245,7 @@ def workload_spec(config: EstateConfig, service: str) -> WorkloadSpec:
         metrics=metrics,
         labels={
             "app.kubernetes.io/name": service,
-            "app.kubernetes.io/part-of": PART_OF,
+            PART_OF_LABEL: PROJECT,
             "app.kubernetes.io/version": _label_value(version),
             "app.kubernetes.io/managed-by": "pulumi",
             "environment": config.environment,

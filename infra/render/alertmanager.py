@@ -38,7 +38,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from infra.config.model import PROJECT, EstateConfig, SlackChannel
+from infra.config.model import EstateConfig, SlackChannel
+from infra.naming import PROJECT, WATCHDOG
 from infra.plan.routing import (
     EMAIL_REPORT,
     HEARTBEAT,
@@ -48,7 +49,6 @@ from infra.plan.routing import (
     SLACK_CRITICAL,
     SLACK_INFO,
     SLACK_WARNING,
-    WATCHDOG,
     RoutingPlan,
     routing_plan,
 )

@@ -19,7 +19,7 @@ from typing import Any
 
 from dashboards import DashboardDoc
 from infra.config import EstateConfig
-from infra.naming import DATASOURCE_UIDS, Endpoints
+from infra.naming import DATASOURCE_UIDS, PART_OF_LABEL, PROJECT, Endpoints
 
 #: The sidecar's selector and folder annotation (infra/render/kube_prometheus_stack.py sets them).
 DASHBOARD_LABEL = "grafana_dashboard"
@@ -167,7 +167,7 @@ def dashboard_configmap(doc: DashboardDoc, namespace: str) -> dict[str, Any]:
             "namespace": namespace,
             "labels": {
                 DASHBOARD_LABEL: DASHBOARD_LABEL_VALUE,
-                "app.kubernetes.io/part-of": "blue-harvest",
+                PART_OF_LABEL: PROJECT,
                 "app.kubernetes.io/component": "dashboards",
             },
             "annotations": {FOLDER_ANNOTATION: doc.folder.title},

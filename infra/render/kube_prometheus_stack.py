@@ -10,11 +10,12 @@ from typing import Any
 
 from infra.config import EstateConfig
 from infra.config.defaults import merge
+from infra.naming import MONITORING_RELEASE
 from infra.render.chart_facts import UNREACHABLE_JOBS, rule_groups_of_jobs, unreachable_components
 from infra.render.grafana import chart_values
 
 #: Fixed release name: PrometheusRules and ServiceMonitors select on `release: <name>`.
-RELEASE_NAME = "kube-prometheus-stack"
+RELEASE_NAME = MONITORING_RELEASE
 CHART = "kube-prometheus-stack"
 CHART_REPO = "https://prometheus-community.github.io/helm-charts"
 #: Secret holding the receivers' credentials, mounted at /etc/alertmanager/secrets/<name>/.

@@ -22,19 +22,27 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from infra.config.model import PROJECT, EstateConfig
+from infra.config.model import EstateConfig
+from infra.naming import (
+    ALLOY_POD_RELABELS,
+    ALLOY_RELEASE,
+    LOKI_CLUSTER_LABEL,
+    LOKI_ENVIRONMENT_LABEL,
+    LOKI_LEVEL_LABEL,
+    LOKI_RELEASE,
+    PROJECT,
+    resource_name,
+)
 from infra.plan.workloads import endpoints
 from infra.render.aws import PolicyDocument
 from infra.render.kube_prometheus_stack import RELEASE_NAME
 
-LOKI_RELEASE = "loki"
 LOKI_CHART = "loki"
 LOKI_CHART_REPO = "https://grafana-community.github.io/helm-charts"
 LOKI_CHART_VERSION = "18.13.0"
 #: Loki's service account; the IRSA trust policy names it.
 LOKI_SERVICE_ACCOUNT = "loki"
 
-ALLOY_RELEASE = "alloy"
 ALLOY_CHART = "alloy"
 ALLOY_CHART_REPO = "https://grafana.github.io/helm-charts"
 ALLOY_CHART_VERSION = "1.13.0"
@@ -68,7 +76,7 @@ def lifecycle_expiration_days(retention: str) -> int:
 
 def default_bucket_name(environment: str, account_id: str) -> str:
     """Bucket names are global: the account id keeps two accounts' stacks apart."""
-    return f"blue-harvest-{environment}-loki-{account_id}"
+    return resource_name(environment, "loki", account_id)
 
 
 @dataclass(frozen=True)
@@ -237,6 +245,18 @@ def loki_values(
     }
 
 
+def _pod_relabel_rules() -> str:
+    """Alloy's relabel rules, from the one table the dashboards' stream selectors also read."""
+    return "".join(
+        f"""  rule {{
+    source_labels = ["{meta}"]
+    target_label  = "{label}"
+  }}
+"""
+        for meta, label in ALLOY_POD_RELABELS
+    )
+
+
 def alloy_config(plan: LokiPlan) -> str:
     """Alloy's pipeline: this node's pods -> their log files -> CRI parsing -> Loki.
 
@@ -253,23 +273,7 @@ discovery.kubernetes "pods" {{
 discovery.relabel "pods" {{
   targets = discovery.kubernetes.pods.targets
 
-  rule {{
-    source_labels = ["__meta_kubernetes_namespace"]
-    target_label  = "namespace"
-  }}
-  rule {{
-    source_labels = ["__meta_kubernetes_pod_name"]
-    target_label  = "pod"
-  }}
-  rule {{
-    source_labels = ["__meta_kubernetes_pod_container_name"]
-    target_label  = "container"
-  }}
-  rule {{
-    source_labels = ["__meta_kubernetes_pod_label_app_kubernetes_io_name"]
-    target_label  = "app"
-  }}
-  rule {{
+{_pod_relabel_rules()}  rule {{
     source_labels = ["__meta_kubernetes_pod_uid", "__meta_kubernetes_pod_container_name"]
     separator     = "/"
     target_label  = "__path__"
@@ -290,11 +294,11 @@ loki.process "pods" {{
   stage.cri {{}}
 
   stage.json {{
-    expressions = {{ level = "level" }}
+    expressions = {{ {LOKI_LEVEL_LABEL} = "level" }}
   }}
 
   stage.labels {{
-    values = {{ level = "" }}
+    values = {{ {LOKI_LEVEL_LABEL} = "" }}
   }}
 
   forward_to = [loki.write.default.receiver]
@@ -305,8 +309,8 @@ loki.write "default" {{
     url = "{plan.push_url}"
   }}
   external_labels = {{
-    cluster     = "{plan.cluster}",
-    environment = "{plan.environment}",
+    {LOKI_CLUSTER_LABEL:<11} = "{plan.cluster}",
+    {LOKI_ENVIRONMENT_LABEL:<11} = "{plan.environment}",
   }}
 }}
 """

@@ -20,17 +20,16 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config.model import EstateConfig
+from infra.naming import COLLECTOR_RELEASE, JAEGER_RELEASE, resource_name
 from infra.plan.workloads import endpoints
 from infra.render.kube_prometheus_stack import RELEASE_NAME
 from infra.render.monitors import service_monitor
 
-COLLECTOR_RELEASE = "otel-collector"
 COLLECTOR_CHART = "opentelemetry-collector"
 COLLECTOR_CHART_REPO = "https://open-telemetry.github.io/opentelemetry-helm-charts"
 COLLECTOR_CHART_VERSION = "0.173.1"
 COLLECTOR_IMAGE = "otel/opentelemetry-collector-contrib"
 
-JAEGER_RELEASE = "jaeger"
 JAEGER_CHART = "jaeger"
 JAEGER_CHART_REPO = "https://jaegertracing.github.io/helm-charts"
 JAEGER_CHART_VERSION = "4.13.0"
@@ -169,7 +168,7 @@ def _storage_backend(config: EstateConfig) -> dict[str, Any]:
     assert t.storage_url is not None  # EstateConfig requires storageUrl for a search backend
     backend: dict[str, Any] = {
         "server_urls": [t.storage_url],
-        "indices": {"index_prefix": f"blue-harvest-{config.environment}"},
+        "indices": {"index_prefix": resource_name(config.environment)},
     }
     if t.storage_username:
         basic = {"username": t.storage_username}
@@ -286,7 +285,7 @@ def index_cleaner(config: EstateConfig) -> dict[str, Any]:
         "enabled": True,
         "numberOfDays": t.retention_days,
         "schedule": "55 23 * * *",
-        "cmdlineParams": {"index-prefix": f"blue-harvest-{config.environment}"},
+        "cmdlineParams": {"index-prefix": resource_name(config.environment)},
         "extraEnv": env,
         "securityContext": {
             "allowPrivilegeEscalation": False,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config.probes import probe_dict
+from infra.naming import PART_OF_LABEL, PROJECT
 from infra.plan.workloads import (
     PORT_NAME,
     RUN_AS_USER,
@@ -172,7 +173,7 @@ def namespace(name: str, *, pod_security: str = "restricted") -> dict[str, Any]:
         "metadata": {
             "name": name,
             "labels": {
-                "app.kubernetes.io/part-of": "blue-harvest",
+                PART_OF_LABEL: PROJECT,
                 "pod-security.kubernetes.io/enforce": pod_security,
                 "pod-security.kubernetes.io/warn": pod_security,
             },
@@ -188,7 +189,7 @@ def sentry_secret(namespace_name: str, dsn: Any) -> dict[str, Any]:
         "metadata": {
             "name": SENTRY_SECRET_NAME,
             "namespace": namespace_name,
-            "labels": {"app.kubernetes.io/part-of": "blue-harvest"},
+            "labels": {PART_OF_LABEL: PROJECT},
         },
         "type": "Opaque",
         "stringData": {SENTRY_SECRET_KEY: dsn},

@@ -12,7 +12,8 @@ import pulumi
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.config import PROJECT, EstateConfig
+from infra.config import EstateConfig
+from infra.naming import PROJECT
 from infra.synth.mocks import EstateMocks
 from infra.synth.recorder import RecordingMonitor, Registration
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from infra.config import ConfigError
+from infra.naming import LOKI_RELEASE
 from infra.plan.workloads import endpoints
 from infra.render.loki import (
     ALLOY_CHART_VERSION,
     LOKI_CHART_REPO,
     LOKI_CHART_VERSION,
-    LOKI_RELEASE,
     LOKI_SERVICE_ACCOUNT,
     alloy_config,
     alloy_values,

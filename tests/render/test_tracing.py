@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 
 from infra.config import ConfigError
+from infra.naming import COLLECTOR_RELEASE, JAEGER_RELEASE
 from infra.plan.workloads import endpoints
 from infra.render.tracing import (
     COLLECTOR_CHART_VERSION,
-    COLLECTOR_RELEASE,
     JAEGER_CHART_VERSION,
-    JAEGER_RELEASE,
     JAEGER_STORAGE_SECRET,
     collector_config,
     collector_values,
