@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install tools synth synth-all test lint typecheck unit bench clean
+.PHONY: help install tools synth synth-all check test lint typecheck unit bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ synth: install  ## Synthesize STACK (default dev) into out/STACK and print the s
 
 synth-all: install  ## Synthesize every stack
 	$(BIN)/estate synth --all
+
+check: install tools  ## estate check --all: every validator on every stack (exit 1 on errors)
+	$(BIN)/estate check --all
 
 lint: install  ## ruff (lint and format check)
 	$(BIN)/ruff check .

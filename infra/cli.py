@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated
 
@@ -16,14 +18,60 @@ from infra.naming import InvalidStackNameError, validate_stack_name
 from infra.synth import StackResult, StacksRefusedError, discover_stacks, synth_stacks
 from infra.synth.writer import OutputError
 
+#: The distribution `estate --version` reports (pyproject.toml's [project] name).
+DISTRIBUTION = "blue-harvest-estate"
+#: The width of stdout when it is not a terminal (a pipe, a file, a CI log): wide enough that
+#: rich never folds or cuts a cell; a terminal keeps its own width.
+PIPE_WIDTH = 1_000_000
+
 app = typer.Typer(
     help="Synthesize and review the Blue Harvest observability estate offline.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help: a flag reads `--all`, not `--all <bool>`; -h works like --help.
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def package_version() -> str:
+    """The installed package's version (pyproject.toml), as importlib.metadata reads it."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown (not installed: run make install)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"estate {package_version()}")
+        raise typer.Exit
+
+
+@app.callback()
+def _main(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            is_eager=True,
+            callback=_print_version,
+        ),
+    ] = False,
+) -> None:
+    """Synthesize and review the Blue Harvest observability estate offline."""
+    _fit_stdout()
+
+
+def _fit_stdout() -> None:
+    """A terminal keeps its width; anything else (a pipe, a file) gets lines that are never
+    folded or cut, so a long name or path reaches the reader whole."""
+    console.width = None if console.is_terminal else PIPE_WIDTH  # type: ignore[assignment]
+
 
 StacksDir = Annotated[
     Path, typer.Option("--stacks-dir", help="Folder of Pulumi.<stack>.yaml files.")
@@ -31,16 +79,27 @@ StacksDir = Annotated[
 OutDir = Annotated[Path, typer.Option("--out", help="Where out/<stack>/ trees are written.")]
 
 
-@app.command()
+@app.command(short_help="Synthesize stacks into out/<stack>/ and summarize them.")
 def synth(
     stack: Annotated[str | None, typer.Argument(help="Stack to synthesize, e.g. dev.")] = None,
     all_stacks: Annotated[bool, typer.Option("--all", help="Every stack in --stacks-dir.")] = False,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="text (a summary per stack) or json (one document for every stack).",
+        ),
+    ] = "text",
     stacks_dir: StacksDir = Path("stacks"),
     out: OutDir = Path("out"),
 ) -> None:
-    """Run the real program under Pulumi's mock engine and write out/<stack>/."""
+    """Run the real program under Pulumi's mock engine and write out/<stack>/; print per
+    stack its resources, protected resources, paging routes and number of secrets."""
     if all_stacks == (stack is not None):
         _error("estate synth: give one stack name or --all")
+        raise typer.Exit(2)
+    if output not in ("text", "json"):
+        _error(f"estate synth: --format {output!r}: allowed: text, json")
         raise typer.Exit(2)
     try:
         stacks = discover_stacks(stacks_dir) if all_stacks else [validate_stack_name(str(stack))]
@@ -59,8 +118,19 @@ def synth(
     except OutputError as exc:
         _error(f"estate synth: {exc}")
         raise typer.Exit(2) from None
+    if output == "json":
+        typer.echo(synth_json(results), nl=False)
+        return
     for result in results:
         _summary(result)
+
+
+def synth_json(results: list[StackResult]) -> str:
+    """`estate synth --format json`: one document, every stack's summary and out path."""
+    document = {
+        "stacks": [{**r.summary.as_dict(), "path": str(r.path)} for r in results],
+    }
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
 
 
 def _error(message: str) -> None:
@@ -68,7 +138,7 @@ def _error(message: str) -> None:
     errors.print(message, markup=False, emoji=False, highlight=False)
 
 
-@app.command()
+@app.command(short_help="Compare two git refs' synth output.")
 def diff(  # noqa: PLR0917 (typer maps parameters to options)
     base: Annotated[str, typer.Option("--base", help="Git ref of the old side, e.g. origin/main.")],
     head: Annotated[
@@ -131,7 +201,7 @@ def diff(  # noqa: PLR0917 (typer maps parameters to options)
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(short_help="Synthesize and run every validator; exit 1 on errors.")
 def check(
     stack: Annotated[str | None, typer.Argument(help="Stack to check, e.g. prod.")] = None,
     all_stacks: Annotated[bool, typer.Option("--all", help="Every stack in --stacks-dir.")] = False,
@@ -174,7 +244,7 @@ def check(
     elif output == "markdown":
         typer.echo(to_markdown(findings, stacks), nl=False)
     else:
-        table = Table(title=Text(f"estate check: {', '.join(stacks)}"))
+        table = Table()
         for column in ("severity", "check", "file", "location", "message"):
             table.add_column(column, overflow="fold")
         for f in findings:
@@ -182,6 +252,7 @@ def check(
                 *(Text(cell) for cell in (f.severity, f.check, f.file, f.location, f.message))
             )
         if findings:
+            _line(f"estate check: {', '.join(stacks)}")
             console.print(table)
         console.print(
             f"{len(findings)} finding(s) in {len(stacks)} stack(s)", markup=False, emoji=False
@@ -191,17 +262,49 @@ def check(
 
 
 def _summary(result: StackResult) -> None:
-    """The per-stack table; every cell a Text, so nothing in it is read as markup."""
-    table = Table(
-        title=Text(f"{result.stack}: {len(result.run.registrations)} resources -> {result.path}")
-    )
-    table.add_column("type")
+    """The per-stack summary; every cell a Text, so nothing in it is read as markup."""
+    summary = result.summary
+    # Titles are lines of their own: a table title wraps at the table's width.
+    _line(f"{result.stack}: {summary.resources} resources -> {result.path}")
+    table = Table()
+    table.add_column("type", overflow="fold")
     table.add_column("count", justify="right")
-    for typ, count in result.counts.items():
+    for typ, count in summary.types.items():
         table.add_row(Text(typ), Text(str(count)))
     console.print(table)
-    for warning in result.run.warnings:
-        console.print(f"warning: {warning}", markup=False, emoji=False, highlight=False)
+    if summary.protected:
+        _line(f"{result.stack}: {len(summary.protected)} protected")
+        protected = Table()
+        protected.add_column("type", overflow="fold")
+        protected.add_column("name", overflow="fold")
+        for p in summary.protected:
+            protected.add_row(Text(p.type), Text(p.name))
+        console.print(protected)
+    else:
+        _line(f"{result.stack}: no protected resources")
+    if summary.paging:
+        _line(f"{result.stack}: paging routes")
+        paging = Table()
+        for column in ("severity", "receivers", "pages", "alerts that page"):
+            paging.add_column(column, overflow="fold")
+        for route in summary.paging:
+            paging.add_row(
+                Text(route.severity),
+                Text(", ".join(route.receivers)),
+                Text(", ".join(route.paging) if route.pages else "no"),
+                Text(", ".join(route.alerts) or "-"),
+            )
+        console.print(paging)
+    else:
+        _line(f"{result.stack}: no Alertmanager config, nothing pages")
+    _line(f"{result.stack}: {summary.secrets} secret(s) the program reads (values never shown)")
+    for warning in summary.warnings:
+        _line(f"warning: {warning}")
+
+
+def _line(message: str) -> None:
+    """One line on stdout, exactly as written."""
+    console.print(message, markup=False, emoji=False, highlight=False)
 
 
 #: Exit code of a bug (EX_SOFTWARE): distinct from 1 (findings, --fail-on) and 2 (refused).

@@ -11,6 +11,7 @@ from infra.config.secrets import secret_values
 from infra.naming import stack_name_problem
 from infra.program import EstatePlan, plan, register
 from infra.synth.engine import SynthRun, run_program
+from infra.synth.summary import StackSummary, summarize
 from infra.synth.writer import render_files, type_counts, write_tree
 
 __all__ = ["ConfigError", "StackResult", "StacksRefusedError", "discover_stacks", "synth_stacks"]
@@ -33,6 +34,8 @@ class StackResult:
     path: Path
     run: SynthRun
     counts: dict[str, int]
+    #: Resources, protected resources, paging routes and the number of secrets.
+    summary: StackSummary
 
 
 def discover_stacks(stacks_dir: Path) -> list[str]:
@@ -85,8 +88,13 @@ def synth_stacks(stacks: list[str], stacks_dir: Path, out_dir: Path) -> list[Sta
     for stack in stacks:
         estate = plans[stack]
         run = run_program(estate.config, stack, _registrar(estate))
-        rendered.append((stack, run, render_files(run, secret_values(estate.config))))
+        secrets = secret_values(estate.config)
+        files = render_files(run, secrets)
+        summary = summarize(
+            stack, run.registrations, files, secrets=len(secrets), warnings=run.warnings
+        )
+        rendered.append((stack, run, files, summary))
     return [
-        StackResult(stack, write_tree(out_dir, stack, files), run, type_counts(run))
-        for stack, run, files in rendered
+        StackResult(stack, write_tree(out_dir, stack, files), run, type_counts(run), summary)
+        for stack, run, files, summary in rendered
     ]
