@@ -343,30 +343,73 @@ class MetricsEndpointConfig(_Model):
     )
 
 
-class ProbesConfig(_Model):
-    """The seed's three probes; defaults are exactly the seed's (section 5)."""
+#: The seed's probes (section 5), field by field as a stack file spells them. A probe a stack
+#: file gives takes every field it does not set from here: `liveness: {path: /livez}` keeps the
+#: seed's liveness timings. A probe switched to `type: tcp` takes no path.
+SEED_PROBES: dict[str, dict[str, Any]] = {
+    "liveness": {
+        "type": "http",
+        "path": "/health",
+        "initialDelaySeconds": 30,
+        "periodSeconds": 10,
+        "timeoutSeconds": 5,
+        "failureThreshold": 3,
+        "successThreshold": 1,
+    },
+    "readiness": {
+        "type": "http",
+        "path": "/health/ready",
+        "initialDelaySeconds": 10,
+        "periodSeconds": 5,
+        "timeoutSeconds": 3,
+        "failureThreshold": 3,
+        "successThreshold": 1,
+    },
+    "startup": {
+        "type": "http",
+        "path": "/health/startup",
+        "initialDelaySeconds": 0,
+        "periodSeconds": 10,
+        "timeoutSeconds": 3,
+        "failureThreshold": 30,
+        "successThreshold": 1,
+    },
+}
 
-    liveness: ProbeConfig = ProbeConfig(
-        path="/health",
-        initial_delay_seconds=30,
-        period_seconds=10,
-        timeout_seconds=5,
-        failure_threshold=3,
-    )
-    readiness: ProbeConfig = ProbeConfig(
-        path="/health/ready",
-        initial_delay_seconds=10,
-        period_seconds=5,
-        timeout_seconds=3,
-        failure_threshold=3,
-    )
-    startup: ProbeConfig = ProbeConfig(
-        path="/health/startup",
-        initial_delay_seconds=0,
-        period_seconds=10,
-        timeout_seconds=3,
-        failure_threshold=30,
-    )
+
+def _with_seed(seed: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """`given` with each field it sets neither by its stack-file (camelCase) nor its Python
+    name taken from `seed`; a tcp probe takes no seed path."""
+    out = dict(given)
+    names = {field.alias or name: name for name, field in ProbeConfig.model_fields.items()}
+    kind = given.get("type", seed["type"])
+    for key, value in seed.items():
+        if key in given or names.get(key, key) in given:
+            continue
+        if key == "path" and kind == "tcp":
+            continue
+        out[key] = value
+    return out
+
+
+class ProbesConfig(_Model):
+    """The seed's three probes; defaults are exactly the seed's (section 5), per field."""
+
+    liveness: ProbeConfig = ProbeConfig.model_validate(SEED_PROBES["liveness"])
+    readiness: ProbeConfig = ProbeConfig.model_validate(SEED_PROBES["readiness"])
+    startup: ProbeConfig = ProbeConfig.model_validate(SEED_PROBES["startup"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _seed_each_field(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        return {
+            kind: _with_seed(SEED_PROBES[kind], given)
+            if kind in SEED_PROBES and isinstance(given, dict)
+            else given
+            for kind, given in data.items()
+        }
 
 
 LogLevel = Literal["error", "warn", "info", "http", "debug"]
