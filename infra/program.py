@@ -26,7 +26,7 @@ from infra.components.dashboards import (
 from infra.components.log_aggregation import LogAggregation, LogAggregationArgs
 from infra.components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from infra.components.observed_workload import ObservedWorkload, ObservedWorkloadArgs
-from infra.components.rum import Rum, RumArgs
+from infra.components.rum import Rum
 from infra.components.tracing import Tracing, TracingArgs
 from infra.config import ConfigError, ConfigProblem, EstateConfig, load_from_pulumi
 from infra.config.identity import environment_problems
@@ -34,6 +34,10 @@ from infra.config.model import CRITICAL_FOR_MAX_SECONDS, assume_roles_value, dur
 from infra.naming import ENVIRONMENT_LABEL, PROJECT, rule_name
 from infra.plan.alerts import RuleGroup, iter_alerts
 from infra.plan.logs import LogsSpec, logs_spec
+from infra.plan.loki import LokiPlan, loki_plan
+from infra.plan.rum import RumPlan, rum_plan
+from infra.plan.sentry import SentryPlan, sentry_plan
+from infra.plan.tracing import TracingPlan, tracing_plan
 from infra.plan.workloads import WorkloadSpec, workload_specs
 from infra.render.alertmanager import (
     PAGERDUTY_ROUTING_KEY_FILE,
@@ -41,7 +45,6 @@ from infra.render.alertmanager import (
     receiver_secret_files,
 )
 from infra.render.kube_prometheus_stack import RELEASE_NAME, values
-from infra.render.loki import LokiPlan, loki_plan
 from infra.render.prometheus import prometheus_rule
 from infra.render.workloads import namespace
 
@@ -57,6 +60,9 @@ class EstatePlan:
     rules: list[dict[str, Any]]
     workloads: list[WorkloadSpec]
     loki: LokiPlan | None
+    tracing: TracingPlan | None
+    sentry: SentryPlan | None
+    rum: RumPlan | None
     dashboards: list[DashboardDoc]
 
 
@@ -83,6 +89,9 @@ def plan(config: EstateConfig, *, source: str | None = None) -> EstatePlan:
         ],
         workloads=workload_specs(config),
         loki=loki_plan(config) if config.loki.enabled else None,
+        tracing=tracing_plan(config) if config.tracing.enabled else None,
+        sentry=sentry_plan(config),
+        rum=rum_plan(config),
         dashboards=build_all(config),
     )
 
@@ -236,9 +245,9 @@ def _register_workloads(
     observability_ns = _namespace(
         "namespace-observability", cluster.observability_namespace, "privileged", env
     )
-    if config.tracing.enabled:
+    if estate.tracing is not None:
         Tracing(
-            "tracing", TracingArgs.from_config(config, depends_on=[observability_ns, monitoring])
+            "tracing", TracingArgs(plan=estate.tracing, depends_on=[observability_ns, monitoring])
         )
     if estate.loki is not None:
         LogAggregation(
@@ -247,13 +256,13 @@ def _register_workloads(
             opts=aws_opts,
         )
     waits: list[pulumi.Resource] = [workloads_ns]
-    if config.sentry.enabled:
+    if estate.sentry is not None:
         from infra.components.error_tracking import ErrorTracking, ErrorTrackingArgs
 
-        sentry = ErrorTracking("sentry", ErrorTrackingArgs.from_config(config, depends_on=waits))
+        sentry = ErrorTracking("sentry", ErrorTrackingArgs(plan=estate.sentry, depends_on=waits))
         waits = [*waits, *sentry.dsn_secrets]
-    if config.rum.enabled and aws_opts is not None:
-        Rum("rum", RumArgs.from_config(config), opts=aws_opts)
+    if estate.rum is not None and aws_opts is not None:
+        Rum("rum", estate.rum, opts=aws_opts)
     for spec in estate.workloads:
         # Each ServiceAccount depends on its own role only (not on every service's).
         role = writer_roles.get(spec.service)

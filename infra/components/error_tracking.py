@@ -15,38 +15,17 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumiverse_sentry as sentry
 
-from infra.config.model import EstateConfig
 from infra.naming import TYPE_PREFIX, resource_name
+from infra.plan.sentry import SentryPlan
 from infra.render.workloads import sentry_secret
 
 
 @dataclass(frozen=True)
 class ErrorTrackingArgs:
-    environment: str
-    #: Sentry organization and team slugs (sentry.organization, sentry.team).
-    organization: str
-    team: str
-    #: Namespaces whose workloads read the DSN Secret.
-    namespaces: Sequence[str]
-    #: Sentry platform of the project (the seed's backend is Express).
-    platform: str = "node-express"
-    #: What the Secrets wait for (the workloads' Namespace).
-    depends_on: Sequence[pulumi.Resource] = ()
+    """The Sentry plan, and what the DSN Secrets wait for (the workloads' Namespace)."""
 
-    @classmethod
-    def from_config(
-        cls, config: EstateConfig, depends_on: Sequence[pulumi.Resource] = ()
-    ) -> ErrorTrackingArgs:
-        s = config.sentry
-        if not s.enabled or s.organization is None or s.team is None:
-            raise ValueError("ErrorTracking needs sentry.enabled with organization and team")
-        return cls(
-            environment=config.environment,
-            organization=s.organization,
-            team=s.team,
-            namespaces=(config.cluster.namespace,),
-            depends_on=depends_on,
-        )
+    plan: SentryPlan
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 def project_slug(environment: str) -> str:
@@ -65,26 +44,27 @@ class ErrorTracking(pulumi.ComponentResource):
         self, name: str, args: ErrorTrackingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(f"{TYPE_PREFIX}:ErrorTracking", name, None, opts)
+        plan = args.plan
         child = pulumi.ResourceOptions(parent=self)
         project = sentry.SentryProject(
             f"{name}-project",
-            organization=args.organization,
-            name=f"Blue Harvest ({args.environment})",
-            slug=project_slug(args.environment),
-            teams=[args.team],
-            platform=args.platform,
+            organization=plan.organization,
+            name=f"Blue Harvest ({plan.environment})",
+            slug=project_slug(plan.environment),
+            teams=[plan.team],
+            platform=plan.platform,
             opts=child,
         )
         key = sentry.SentryKey(
             f"{name}-key",
-            organization=args.organization,
+            organization=plan.organization,
             project=project.slug,
-            name=resource_name(args.environment, "workloads"),
+            name=resource_name(plan.environment, "workloads"),
             opts=child,
         )
         dsn = pulumi.Output.secret(key.dsn_public)
         self.dsn_secrets = []
-        for namespace in sorted(set(args.namespaces)):
+        for namespace in sorted(set(plan.namespaces)):
             manifest = sentry_secret(namespace, dsn)
             self.dsn_secrets.append(
                 k8s.core.v1.Secret(

@@ -25,6 +25,7 @@ with warnings.catch_warnings():
 
 from infra.components import helm_release
 from infra.naming import ALLOY_RELEASE, LOKI_RELEASE, TYPE_PREFIX, resource_name
+from infra.plan.loki import LokiPlan
 from infra.render.aws import irsa_trust_policy, to_json
 from infra.render.loki import (
     ALLOY_CHART,
@@ -34,7 +35,6 @@ from infra.render.loki import (
     LOKI_CHART_REPO,
     LOKI_CHART_VERSION,
     LOKI_SERVICE_ACCOUNT,
-    LokiPlan,
     alloy_values,
     default_bucket_name,
     lifecycle_expiration_days,

@@ -4,78 +4,19 @@ The RUM web client in a browser has no AWS credentials of its own; the usual set
 one the console creates, is a Cognito identity pool that hands unauthenticated visitors a
 guest role allowed only `rum:PutRumEvents` on this monitor. The AppMonitor API does not
 require the pool, but without it (or a resource policy) no browser could send events.
+Takes a RumPlan (infra/plan/rum.py); the IAM documents come from infra/render/rum.py.
 Pass the AWS provider through `providers=` as for CloudWatchLogs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pulumi
 import pulumi_aws as aws
 
-from infra.config.model import EstateConfig
-from infra.naming import PROJECT, TYPE_PREFIX, resource_name
-from infra.render.aws import PolicyDocument, to_json
-
-#: What the frontend reports: JS errors, page performance (web vitals), HTTP calls.
-TELEMETRIES = ("errors", "http", "performance")
-
-
-def guest_trust_policy(identity_pool_id: str) -> PolicyDocument:
-    """Only this pool's unauthenticated identities may assume the guest role."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Federated": "cognito-identity.amazonaws.com"},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {"cognito-identity.amazonaws.com:aud": identity_pool_id},
-                    "ForAnyValue:StringLike": {
-                        "cognito-identity.amazonaws.com:amr": "unauthenticated"
-                    },
-                },
-            }
-        ],
-    }
-
-
-def put_events_policy(app_monitor_arn: str) -> PolicyDocument:
-    """Send events to this monitor, nothing else."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "PutRumEvents",
-                "Effect": "Allow",
-                "Action": "rum:PutRumEvents",
-                "Resource": app_monitor_arn,
-            }
-        ],
-    }
-
-
-@dataclass(frozen=True)
-class RumArgs:
-    environment: str
-    #: The frontend's top-level domain (rum.domain).
-    domain: str
-    #: Share of sessions recorded, 0 to 1 (rum.sessionSampleRate).
-    session_sample_rate: float
-    tags: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_config(cls, config: EstateConfig) -> RumArgs:
-        if not config.rum.enabled or config.rum.domain is None:
-            raise ValueError("Rum needs rum.enabled with a domain")
-        return cls(
-            environment=config.environment,
-            domain=config.rum.domain,
-            session_sample_rate=config.rum.session_sample_rate,
-            tags={"project": PROJECT, "environment": config.environment, "component": "rum"},
-        )
+from infra.naming import TYPE_PREFIX, resource_name
+from infra.plan.rum import RumPlan
+from infra.render.aws import to_json
+from infra.render.rum import TELEMETRIES, guest_trust_policy, put_events_policy
 
 
 class Rum(pulumi.ComponentResource):
@@ -86,7 +27,7 @@ class Rum(pulumi.ComponentResource):
     guest_role_arn: pulumi.Output[str]
 
     def __init__(
-        self, name: str, args: RumArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: RumPlan, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(f"{TYPE_PREFIX}:Rum", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import SecretStr
 
 from infra.components import helm_release
-from infra.config.model import EstateConfig
 from infra.naming import (
     COLLECTOR_RELEASE,
     JAEGER_RELEASE,
@@ -24,6 +21,7 @@ from infra.naming import (
     TYPE_PREFIX,
     Endpoints,
 )
+from infra.plan.tracing import TracingPlan
 from infra.render.tracing import (
     COLLECTOR_CHART,
     COLLECTOR_CHART_REPO,
@@ -41,32 +39,13 @@ from infra.render.tracing import (
 
 @dataclass(frozen=True)
 class TracingArgs:
-    """Rendered values and the one secret; `from_config` builds them for a stack."""
+    """The tracing plan, and what the releases wait for."""
 
-    #: Namespace of both releases (cluster.observabilityNamespace).
-    namespace: str
-    collector_values: dict[str, Any]
-    jaeger_values: dict[str, Any]
-    #: The trace store's password (tracing.storagePassword); None with memory storage.
-    storage_password: SecretStr | None = None
+    plan: TracingPlan
+    #: What the releases wait for (the observability Namespace, the monitoring chart).
+    depends_on: Sequence[pulumi.Resource] = ()
     collector_chart_version: str = COLLECTOR_CHART_VERSION
     jaeger_chart_version: str = JAEGER_CHART_VERSION
-    #: What the releases wait for (the observability Namespace).
-    depends_on: Sequence[pulumi.Resource] = ()
-
-    @classmethod
-    def from_config(
-        cls, config: EstateConfig, depends_on: Sequence[pulumi.Resource] = ()
-    ) -> TracingArgs:
-        return cls(
-            namespace=config.cluster.observability_namespace,
-            collector_values=collector_values(config),
-            jaeger_values=jaeger_values(config),
-            storage_password=(
-                config.tracing.storage_password if needs_storage_secret(config) else None
-            ),
-            depends_on=depends_on,
-        )
 
 
 class Tracing(pulumi.ComponentResource):
@@ -80,20 +59,20 @@ class Tracing(pulumi.ComponentResource):
         self, name: str, args: TracingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(f"{TYPE_PREFIX}:Tracing", name, None, opts)
+        plan = args.plan
+        password = plan.tracing.storage_password if needs_storage_secret(plan) else None
         waits: list[pulumi.Resource] = list(args.depends_on)
-        if args.storage_password is not None:
+        if password is not None:
             secret = k8s.core.v1.Secret(
                 f"{name}-storage-credentials",
                 metadata={
                     "name": JAEGER_STORAGE_SECRET,
-                    "namespace": args.namespace,
+                    "namespace": plan.namespace,
                     "labels": {PART_OF_LABEL: PROJECT},
                 },
                 type="Opaque",
                 string_data={
-                    JAEGER_STORAGE_SECRET_KEY: pulumi.Output.secret(
-                        args.storage_password.get_secret_value()
-                    )
+                    JAEGER_STORAGE_SECRET_KEY: pulumi.Output.secret(password.get_secret_value())
                 },
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
             )
@@ -105,8 +84,8 @@ class Tracing(pulumi.ComponentResource):
             chart=JAEGER_CHART,
             repo=JAEGER_CHART_REPO,
             version=args.jaeger_chart_version,
-            namespace=args.namespace,
-            values=args.jaeger_values,
+            namespace=plan.namespace,
+            values=jaeger_values(plan),
             timeout=600,
             opts=pulumi.ResourceOptions(parent=self, depends_on=waits),
         )
@@ -116,15 +95,15 @@ class Tracing(pulumi.ComponentResource):
             chart=COLLECTOR_CHART,
             repo=COLLECTOR_CHART_REPO,
             version=args.collector_chart_version,
-            namespace=args.namespace,
-            values=args.collector_values,
+            namespace=plan.namespace,
+            values=collector_values(plan),
             timeout=600,
             # Its exporter points at Jaeger's Service: install Jaeger first.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.depends_on, jaeger]),
         )
 
         # Only the observability namespace matters for these three URLs.
-        ep = Endpoints(monitoring_namespace="", observability_namespace=args.namespace)
+        ep = Endpoints(monitoring_namespace="", observability_namespace=plan.namespace)
         self.collector_otlp_http = collector.status.apply(lambda _: ep.otel_collector_otlp_http)
         self.collector_jaeger_thrift = collector.status.apply(
             lambda _: ep.otel_collector_jaeger_thrift

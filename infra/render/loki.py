@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from infra.config.model import EstateConfig
 from infra.naming import (
     ALLOY_POD_RELABELS,
     ALLOY_RELEASE,
@@ -30,10 +28,9 @@ from infra.naming import (
     LOKI_ENVIRONMENT_LABEL,
     LOKI_LEVEL_LABEL,
     LOKI_RELEASE,
-    PROJECT,
     resource_name,
 )
-from infra.plan.workloads import endpoints
+from infra.plan.loki import LokiPlan
 from infra.render.aws import PolicyDocument
 from infra.render.kube_prometheus_stack import RELEASE_NAME
 
@@ -77,53 +74,6 @@ def lifecycle_expiration_days(retention: str) -> int:
 def default_bucket_name(environment: str, account_id: str) -> str:
     """Bucket names are global: the account id keeps two accounts' stacks apart."""
     return resource_name(environment, "loki", account_id)
-
-
-@dataclass(frozen=True)
-class LokiPlan:
-    """What LogAggregation declares for a stack, decided from EstateConfig."""
-
-    environment: str
-    cluster: str
-    namespace: str
-    storage: Literal["filesystem", "s3"]
-    retention: str
-    #: Loki's push URL (Endpoints.loki + /loki/api/v1/push), where the shipper sends.
-    push_url: str
-    region: str | None = None
-    #: loki.bucket; None lets the component name it after the account.
-    bucket: str | None = None
-    oidc_provider_arn: str | None = None
-    #: Protect and retain the bucket (prod, like the log groups).
-    protect: bool = False
-    volume_size: str = "10Gi"
-    tags: dict[str, str] = field(default_factory=dict)
-    #: How often Prometheus scrapes Loki's and Alloy's own metrics (metrics.scrapeInterval).
-    scrape_interval: str = "30s"
-
-    @property
-    def production_like(self) -> bool:
-        return self.environment in ("staging", "prod")
-
-
-def loki_plan(config: EstateConfig) -> LokiPlan:
-    """The plan for `config` (call only with loki.enabled)."""
-    loki = config.loki
-    return LokiPlan(
-        environment=config.environment,
-        cluster=config.cluster.name,
-        namespace=config.cluster.observability_namespace,
-        storage=loki.storage,
-        retention=loki.retention,
-        push_url=f"{endpoints(config).loki}/loki/api/v1/push",
-        region=config.aws_region,
-        bucket=loki.bucket,
-        oidc_provider_arn=config.cluster.oidc_provider_arn,
-        protect=config.logs.protect,
-        volume_size="50Gi" if config.environment in ("staging", "prod") else "10Gi",
-        tags={"project": PROJECT, "environment": config.environment, "component": "loki"},
-        scrape_interval=config.metrics.scrape_interval,
-    )
 
 
 def s3_access_policy(bucket_arn: str) -> PolicyDocument:

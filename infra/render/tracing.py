@@ -19,9 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.config.model import EstateConfig
 from infra.naming import COLLECTOR_RELEASE, JAEGER_RELEASE, resource_name
-from infra.plan.workloads import endpoints
+from infra.plan.tracing import TracingPlan
 from infra.render.kube_prometheus_stack import RELEASE_NAME
 from infra.render.monitors import service_monitor
 
@@ -60,13 +59,9 @@ def sampling_percentage(ratio: float) -> float:
     return round(ratio * 100, 6)
 
 
-def _production_like(config: EstateConfig) -> bool:
-    return config.environment in ("staging", "prod")
-
-
-def collector_config(config: EstateConfig) -> dict[str, Any]:
+def collector_config(plan: TracingPlan) -> dict[str, Any]:
     """The collector's pipeline config, merged by the chart over its defaults."""
-    jaeger = endpoints(config).jaeger_otlp_grpc
+    jaeger = plan.jaeger_otlp_grpc
     return {
         "receivers": {
             "otlp": {
@@ -88,7 +83,7 @@ def collector_config(config: EstateConfig) -> dict[str, Any]:
                 "spike_limit_percentage": 25,
             },
             "probabilistic_sampler": {
-                "sampling_percentage": sampling_percentage(config.tracing.sample_ratio)
+                "sampling_percentage": sampling_percentage(plan.tracing.sample_ratio)
             },
             "batch": {},
         },
@@ -128,9 +123,9 @@ def collector_config(config: EstateConfig) -> dict[str, Any]:
     }
 
 
-def collector_values(config: EstateConfig) -> dict[str, Any]:
+def collector_values(plan: TracingPlan) -> dict[str, Any]:
     """Values for the opentelemetry-collector chart (release `otel-collector`)."""
-    prod_like = _production_like(config)
+    prod_like = plan.production_like
     return {
         "fullnameOverride": COLLECTOR_RELEASE,
         "mode": "deployment",
@@ -138,7 +133,7 @@ def collector_values(config: EstateConfig) -> dict[str, Any]:
         "image": {"repository": COLLECTOR_IMAGE},
         "command": {"name": "otelcol-contrib"},
         "resources": _RESOURCES[prod_like],
-        "config": collector_config(config),
+        "config": collector_config(plan),
         "ports": {
             "otlp": {"enabled": True},
             "otlp-http": {"enabled": True},
@@ -156,30 +151,30 @@ def collector_values(config: EstateConfig) -> dict[str, Any]:
         "serviceMonitor": {
             "enabled": True,
             "extraLabels": {"release": RELEASE_NAME},
-            "metricsEndpoints": [{"port": "metrics", "interval": config.metrics.scrape_interval}],
+            "metricsEndpoints": [{"port": "metrics", "interval": plan.scrape_interval}],
         },
     }
 
 
-def _storage_backend(config: EstateConfig) -> dict[str, Any]:
-    t = config.tracing
+def _storage_backend(plan: TracingPlan) -> dict[str, Any]:
+    t = plan.tracing
     if t.storage == "memory":
         return {"memory": {"max_traces": 100000}}
     assert t.storage_url is not None  # EstateConfig requires storageUrl for a search backend
     backend: dict[str, Any] = {
         "server_urls": [t.storage_url],
-        "indices": {"index_prefix": resource_name(config.environment)},
+        "indices": {"index_prefix": resource_name(plan.environment)},
     }
     if t.storage_username:
         basic = {"username": t.storage_username}
-        if needs_storage_secret(config):
+        if needs_storage_secret(plan):
             # Expanded by Jaeger from the env, which a secretKeyRef fills: never in values.
             basic["password"] = f"${{env:{_PASSWORD_ENV}}}"
         backend["auth"] = {"basic": basic}
     return {t.storage: backend}
 
 
-def jaeger_config(config: EstateConfig) -> dict[str, Any]:
+def jaeger_config(plan: TracingPlan) -> dict[str, Any]:
     """Jaeger v2's own config (an OpenTelemetry collector config): OTLP in, storage out."""
     return {
         "service": {
@@ -215,7 +210,7 @@ def jaeger_config(config: EstateConfig) -> dict[str, Any]:
                 "http": {"endpoint": f"0.0.0.0:{JAEGER_UI_PORT}"},
                 "grpc": {"endpoint": "0.0.0.0:16685"},
             },
-            "jaeger_storage": {"backends": {"primary_store": _storage_backend(config)}},
+            "jaeger_storage": {"backends": {"primary_store": _storage_backend(plan)}},
         },
         "receivers": {
             "otlp": {
@@ -230,8 +225,8 @@ def jaeger_config(config: EstateConfig) -> dict[str, Any]:
     }
 
 
-def needs_storage_secret(config: EstateConfig) -> bool:
-    t = config.tracing
+def needs_storage_secret(plan: TracingPlan) -> bool:
+    t = plan.tracing
     return t.storage != "memory" and bool(t.storage_username) and t.storage_password is not None
 
 
@@ -244,14 +239,14 @@ def _password_env(name: str) -> dict[str, Any]:
     }
 
 
-def jaeger_monitor(config: EstateConfig) -> dict[str, Any]:
+def jaeger_monitor(plan: TracingPlan) -> dict[str, Any]:
     """The ServiceMonitor of Jaeger's own metrics (the jaeger chart 4.x ships none): its
     `internal-metrics` Service port, job `jaeger`."""
     manifest = service_monitor(
         service=JAEGER_RELEASE,
-        namespace=config.cluster.observability_namespace,
+        namespace=plan.namespace,
         release=RELEASE_NAME,
-        interval=config.metrics.scrape_interval,
+        interval=plan.scrape_interval,
         port=JAEGER_METRICS_PORT_NAME,
     )
     # The chart labels its Services app.kubernetes.io/{name,instance}: jaeger, and the
@@ -265,7 +260,7 @@ def jaeger_monitor(config: EstateConfig) -> dict[str, Any]:
     return manifest
 
 
-def index_cleaner(config: EstateConfig) -> dict[str, Any]:
+def index_cleaner(plan: TracingPlan) -> dict[str, Any]:
     """The chart's esIndexCleaner: a daily CronJob deleting the daily trace indices older than
     `tracing.retentionDays` (Jaeger's Elasticsearch/OpenSearch storage never deletes any).
 
@@ -273,19 +268,19 @@ def index_cleaner(config: EstateConfig) -> dict[str, Any]:
     the index prefix and credentials go in as flags and env (the password from the Secret, never
     in values). `storage.type` is left alone: with `elasticsearch` there the chart would write
     its own ES_PASSWORD value into the CronJob."""
-    t = config.tracing
+    t = plan.tracing
     if t.storage == "memory":
         return {"enabled": False}
     env: list[dict[str, Any]] = []
     if t.storage_username:
         env.append({"name": "ES_USERNAME", "value": t.storage_username})
-    if needs_storage_secret(config):
+    if needs_storage_secret(plan):
         env.append(_password_env("ES_PASSWORD"))
     return {
         "enabled": True,
         "numberOfDays": t.retention_days,
         "schedule": "55 23 * * *",
-        "cmdlineParams": {"index-prefix": resource_name(config.environment)},
+        "cmdlineParams": {"index-prefix": resource_name(plan.environment)},
         "extraEnv": env,
         "securityContext": {
             "allowPrivilegeEscalation": False,
@@ -295,23 +290,23 @@ def index_cleaner(config: EstateConfig) -> dict[str, Any]:
     }
 
 
-def jaeger_values(config: EstateConfig) -> dict[str, Any]:
+def jaeger_values(plan: TracingPlan) -> dict[str, Any]:
     """Values for the jaeger chart (release `jaeger`): no secret value, only a secretKeyRef."""
     extra_env: list[dict[str, Any]] = []
-    if needs_storage_secret(config):
+    if needs_storage_secret(plan):
         extra_env.append(_password_env(_PASSWORD_ENV))
-    cleaner = index_cleaner(config)
+    cleaner = index_cleaner(plan)
     storage: dict[str, Any] = {}
     if cleaner["enabled"]:
-        storage = {"storage": {"elasticsearch": {"url": config.tracing.storage_url}}}
+        storage = {"storage": {"elasticsearch": {"url": plan.tracing.storage_url}}}
     return {
         "fullnameOverride": JAEGER_RELEASE,
-        "userconfig": jaeger_config(config),
+        "userconfig": jaeger_config(plan),
         "jaeger": {
             "enabled": True,
             "replicas": 1,
             "extraEnv": extra_env,
-            "resources": _RESOURCES[_production_like(config)],
+            "resources": _RESOURCES[plan.production_like],
             "service": {"type": "ClusterIP"},
             "ingress": {"enabled": False},
             "securityContext": {
@@ -323,5 +318,5 @@ def jaeger_values(config: EstateConfig) -> dict[str, Any]:
         "esIndexCleaner": cleaner,
         **storage,
         # Jaeger's own metrics: the chart has no ServiceMonitor of its own for v2.
-        "extraObjects": [jaeger_monitor(config)],
+        "extraObjects": [jaeger_monitor(plan)],
     }

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from infra.components.error_tracking import ErrorTracking, ErrorTrackingArgs
 from infra.config import EstateConfig
 from infra.config.secrets import SECRET_MARKER
+from infra.plan.sentry import SentryPlan, sentry_plan
 from infra.plan.workloads import SENTRY_SECRET_NAME
 from infra.synth.engine import SynthRun, run_program
 from infra.synth.recorder import Registration
@@ -20,8 +22,14 @@ KEY = "sentry:index/sentryKey:SentryKey"
 SECRET = "kubernetes:core/v1:Secret"
 
 
+def _plan(config: EstateConfig) -> SentryPlan:
+    plan = sentry_plan(config)
+    assert plan is not None
+    return plan
+
+
 def _program(config: EstateConfig) -> None:
-    ErrorTracking("sentry", ErrorTrackingArgs.from_config(config))
+    ErrorTracking("sentry", ErrorTrackingArgs(plan=_plan(config)))
 
 
 def _run(stack: str) -> SynthRun:
@@ -69,16 +77,10 @@ def test_no_dsn_appears_in_any_artifact() -> None:
 
 def test_a_secret_per_workload_namespace() -> None:
     def program(config: EstateConfig) -> None:
-        args = ErrorTrackingArgs.from_config(config)
-        ErrorTracking(
-            "sentry",
-            ErrorTrackingArgs(
-                environment=args.environment,
-                organization=args.organization,
-                team=args.team,
-                namespaces=["blue-harvest", "blue-harvest-jobs", "blue-harvest"],
-            ),
-        )
+        plan = sentry_plan(config)
+        assert plan is not None
+        namespaces = ("blue-harvest", "blue-harvest-jobs", "blue-harvest")
+        ErrorTracking("sentry", ErrorTrackingArgs(plan=replace(plan, namespaces=namespaces)))
 
     run = run_program(stack_config("prod"), "prod", program)
     namespaces = sorted(
@@ -87,9 +89,8 @@ def test_a_secret_per_workload_namespace() -> None:
     assert namespaces == ["blue-harvest", "blue-harvest-jobs"]
 
 
-def test_a_stack_without_sentry_cannot_build_the_component() -> None:
-    with pytest.raises(ValueError, match=r"sentry\.enabled"):
-        ErrorTrackingArgs.from_config(make_config("local"))
+def test_a_stack_without_sentry_plans_no_component() -> None:
+    assert sentry_plan(make_config("local")) is None
 
 
 def test_every_child_is_parented_to_the_component() -> None:

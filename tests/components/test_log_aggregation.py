@@ -12,7 +12,8 @@ import yaml
 
 from infra.components.log_aggregation import LogAggregation, LogAggregationArgs
 from infra.config import EstateConfig
-from infra.render.loki import ALLOY_CHART_VERSION, LOKI_CHART_VERSION, loki_plan
+from infra.plan.loki import loki_plan
+from infra.render.loki import ALLOY_CHART_VERSION, LOKI_CHART_VERSION
 from infra.synth.engine import SynthRun, run_program
 from infra.synth.mocks import MOCK_ACCOUNT_ID
 from infra.synth.recorder import Registration

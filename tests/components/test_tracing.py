@@ -10,6 +10,7 @@ import yaml
 from infra.components.tracing import Tracing, TracingArgs
 from infra.config import EstateConfig
 from infra.config.secrets import SECRET_MARKER
+from infra.plan.tracing import tracing_plan
 from infra.render.tracing import (
     COLLECTOR_CHART_VERSION,
     JAEGER_CHART_VERSION,
@@ -25,7 +26,7 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 def _program(config: EstateConfig) -> None:
-    Tracing("tracing", TracingArgs.from_config(config))
+    Tracing("tracing", TracingArgs(plan=tracing_plan(config)))
 
 
 def _run(stack: str) -> SynthRun:

@@ -6,6 +6,7 @@ import pytest
 
 from infra.config import ConfigError
 from infra.naming import LOKI_RELEASE
+from infra.plan.loki import loki_plan
 from infra.plan.workloads import endpoints
 from infra.render.loki import (
     ALLOY_CHART_VERSION,
@@ -17,7 +18,6 @@ from infra.render.loki import (
     default_bucket_name,
     duration_seconds,
     lifecycle_expiration_days,
-    loki_plan,
     loki_values,
     s3_access_policy,
     tls_only_bucket_policy,

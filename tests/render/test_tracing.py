@@ -6,6 +6,7 @@ import pytest
 
 from infra.config import ConfigError
 from infra.naming import COLLECTOR_RELEASE, JAEGER_RELEASE
+from infra.plan.tracing import tracing_plan
 from infra.plan.workloads import endpoints
 from infra.render.tracing import (
     COLLECTOR_CHART_VERSION,
@@ -31,21 +32,25 @@ def test_charts_are_pinned_to_exact_versions() -> None:
 
 def test_release_names_are_the_service_names_the_endpoints_use() -> None:
     config = make_config("dev")
-    assert collector_values(config)["fullnameOverride"] == COLLECTOR_RELEASE == "otel-collector"
-    assert jaeger_values(config)["fullnameOverride"] == JAEGER_RELEASE == "jaeger"
+    assert (
+        collector_values(tracing_plan(config))["fullnameOverride"]
+        == COLLECTOR_RELEASE
+        == "otel-collector"
+    )
+    assert jaeger_values(tracing_plan(config))["fullnameOverride"] == JAEGER_RELEASE == "jaeger"
     ep = endpoints(config)
     assert ep.otel_collector_otlp_http.startswith(f"http://{COLLECTOR_RELEASE}.")
     assert ep.jaeger_otlp_grpc.startswith(f"{JAEGER_RELEASE}.")
 
 
 def test_the_collector_chart_gets_a_mode_and_an_image() -> None:
-    values = collector_values(make_config("dev"))
+    values = collector_values(tracing_plan(make_config("dev")))
     assert values["mode"] == "deployment"
     assert values["image"]["repository"] == "otel/opentelemetry-collector-contrib"
 
 
 def test_the_collector_receives_otlp_and_the_legacy_jaeger_thrift_http() -> None:
-    config = collector_config(make_config("dev"))
+    config = collector_config(tracing_plan(make_config("dev")))
     otlp = config["receivers"]["otlp"]["protocols"]
     assert otlp["grpc"]["endpoint"].endswith(":4317")
     assert otlp["http"]["endpoint"].endswith(":4318")
@@ -53,13 +58,13 @@ def test_the_collector_receives_otlp_and_the_legacy_jaeger_thrift_http() -> None
     assert jaeger["thrift_http"]["endpoint"].endswith(":14268")
     traces = config["service"]["pipelines"]["traces"]
     assert traces["receivers"] == ["otlp", "jaeger"]
-    ports = collector_values(make_config("dev"))["ports"]
+    ports = collector_values(tracing_plan(make_config("dev")))["ports"]
     assert ports["jaeger-thrift"]["enabled"] is True
     assert ports["zipkin"]["enabled"] is False
 
 
 def test_processors_limit_memory_first_sample_then_batch() -> None:
-    config = collector_config(make_config("dev"))
+    config = collector_config(tracing_plan(make_config("dev")))
     assert config["service"]["pipelines"]["traces"]["processors"] == [
         "memory_limiter",
         "probabilistic_sampler",
@@ -74,7 +79,9 @@ def test_processors_limit_memory_first_sample_then_batch() -> None:
 def test_sampling_is_ten_percent_in_prod_and_everything_elsewhere(
     environment: str, percentage: float
 ) -> None:
-    sampler = collector_config(make_config(environment))["processors"]["probabilistic_sampler"]
+    sampler = collector_config(tracing_plan(make_config(environment)))["processors"][
+        "probabilistic_sampler"
+    ]
     assert sampler == {"sampling_percentage": percentage}
 
 
@@ -85,7 +92,7 @@ def test_sampling_percentage_is_the_ratio_times_a_hundred() -> None:
 
 
 def test_the_collector_exports_otlp_to_jaeger_in_plaintext() -> None:
-    config = collector_config(make_config("prod"))
+    config = collector_config(tracing_plan(make_config("prod")))
     assert config["exporters"] == {
         "otlp": {"endpoint": "jaeger.observability.svc:4317", "tls": {"insecure": True}}
     }
@@ -94,43 +101,49 @@ def test_the_collector_exports_otlp_to_jaeger_in_plaintext() -> None:
 
 def test_jaeger_stores_in_memory_outside_prod() -> None:
     for environment in ("local", "dev", "staging"):
-        backends = jaeger_config(make_config(environment))["extensions"]["jaeger_storage"]
+        backends = jaeger_config(tracing_plan(make_config(environment)))["extensions"][
+            "jaeger_storage"
+        ]
         assert backends == {"backends": {"primary_store": {"memory": {"max_traces": 100000}}}}
 
 
 def test_prod_jaeger_uses_the_search_backend_with_the_password_from_a_secret() -> None:
     config = stack_config("prod")
-    store = jaeger_config(config)["extensions"]["jaeger_storage"]["backends"]["primary_store"]
+    store = jaeger_config(tracing_plan(config))["extensions"]["jaeger_storage"]["backends"][
+        "primary_store"
+    ]
     opensearch = store["opensearch"]
     assert opensearch["server_urls"] == ["https://traces-prod.search.blueharvest.example:9200"]
     assert opensearch["auth"]["basic"] == {
         "username": "jaeger",
         "password": "${env:JAEGER_STORAGE_PASSWORD}",
     }
-    values = jaeger_values(config)
+    values = jaeger_values(tracing_plan(config))
     (env,) = values["jaeger"]["extraEnv"]
     assert env["valueFrom"]["secretKeyRef"]["name"] == JAEGER_STORAGE_SECRET
-    assert needs_storage_secret(config)
+    assert needs_storage_secret(tracing_plan(config))
     text = dump(values)
     assert "secure-placeholder" not in text  # only the env reference, never the value
 
 
 def test_elasticsearch_without_credentials_has_no_auth_and_no_secret() -> None:
     config = make_config("prod", tracing={"storage": "elasticsearch"})
-    store = jaeger_config(config)["extensions"]["jaeger_storage"]["backends"]["primary_store"]
+    store = jaeger_config(tracing_plan(config))["extensions"]["jaeger_storage"]["backends"][
+        "primary_store"
+    ]
     assert "auth" not in store["elasticsearch"]
-    assert jaeger_values(config)["jaeger"]["extraEnv"] == []
-    assert not needs_storage_secret(config)
+    assert jaeger_values(tracing_plan(config))["jaeger"]["extraEnv"] == []
+    assert not needs_storage_secret(tracing_plan(config))
 
 
 def test_jaeger_ui_stays_internal() -> None:
-    values = jaeger_values(make_config("prod"))
+    values = jaeger_values(tracing_plan(make_config("prod")))
     assert values["jaeger"]["service"]["type"] == "ClusterIP"
     assert values["jaeger"]["ingress"]["enabled"] is False
 
 
 def test_jaeger_v2_config_receives_otlp_and_answers_the_charts_health_probe() -> None:
-    config = jaeger_config(make_config("dev"))
+    config = jaeger_config(tracing_plan(make_config("dev")))
     assert config["service"]["pipelines"]["traces"]["receivers"] == ["otlp"]
     assert "healthcheckv2" in config["service"]["extensions"]
     assert config["extensions"]["healthcheckv2"]["http"]["endpoint"] == "0.0.0.0:13133"
@@ -154,23 +167,25 @@ def test_values_have_no_null_that_would_trip_the_charts() -> None:
                 walk(v)
 
     for stack in ("local", "prod"):
-        walk(collector_values(stack_config(stack)))
-        walk(jaeger_values(stack_config(stack)))
+        walk(collector_values(tracing_plan(stack_config(stack))))
+        walk(jaeger_values(tracing_plan(stack_config(stack))))
 
 
 def test_the_collectors_own_metrics_are_scraped_by_kube_prometheus_stack() -> None:
-    values = collector_values(make_config("prod"))
+    values = collector_values(tracing_plan(make_config("prod")))
     assert values["ports"]["metrics"] == {"enabled": True}
     monitor = values["serviceMonitor"]
     assert monitor["enabled"] is True
     assert monitor["extraLabels"] == {"release": "kube-prometheus-stack"}
     assert monitor["metricsEndpoints"] == [{"port": "metrics", "interval": "30s"}]
-    reader = collector_config(make_config("prod"))["service"]["telemetry"]["metrics"]["readers"][0]
+    reader = collector_config(tracing_plan(make_config("prod")))["service"]["telemetry"]["metrics"][
+        "readers"
+    ][0]
     assert reader["pull"]["exporter"]["prometheus"]["port"] == 8888
 
 
 def test_jaeger_is_scraped_on_its_internal_metrics_port_by_its_own_service_monitor() -> None:
-    (monitor,) = jaeger_values(make_config("prod"))["extraObjects"]
+    (monitor,) = jaeger_values(tracing_plan(make_config("prod")))["extraObjects"]
     assert monitor["kind"] == "ServiceMonitor"
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     assert monitor["metadata"]["namespace"] == "observability"
@@ -194,7 +209,7 @@ def test_trace_indices_are_cleaned_after_the_environments_retention(
             "storagePassword": "s3cret-value",
         },
     )
-    values = jaeger_values(config)
+    values = jaeger_values(tracing_plan(config))
     cleaner = values["esIndexCleaner"]
     assert cleaner["enabled"] is True
     assert cleaner["numberOfDays"] == days
@@ -210,7 +225,7 @@ def test_trace_indices_are_cleaned_after_the_environments_retention(
 
 def test_retention_is_configurable_and_memory_storage_needs_no_cleaner() -> None:
     config = make_config("prod", tracing={"retentionDays": 30})
-    assert jaeger_values(config)["esIndexCleaner"]["numberOfDays"] == 30
-    assert jaeger_values(make_config("dev"))["esIndexCleaner"] == {"enabled": False}
+    assert jaeger_values(tracing_plan(config))["esIndexCleaner"]["numberOfDays"] == 30
+    assert jaeger_values(tracing_plan(make_config("dev")))["esIndexCleaner"] == {"enabled": False}
     with pytest.raises(ConfigError, match=r"blue-harvest:tracing\.retentionDays"):
         make_config("prod", tracing={"retentionDays": 0})

@@ -20,6 +20,7 @@ from infra.components.error_tracking import ErrorTracking, ErrorTrackingArgs
 from infra.components.observed_workload import ObservedWorkload, ObservedWorkloadArgs
 from infra.config import EstateConfig
 from infra.config.secrets import SECRET_MARKER
+from infra.plan.sentry import sentry_plan
 from infra.plan.workloads import workload_specs
 from infra.render.workloads import manifests, namespace, sentry_secret
 from infra.synth.engine import run_program
@@ -93,7 +94,9 @@ def test_the_synthesized_prod_kubernetes_files_pass_strict_validation() -> None:
     """What `estate synth` writes to out/prod/kubernetes/ for these components."""
 
     def program(config: EstateConfig) -> None:
-        sentry = ErrorTracking("sentry", ErrorTrackingArgs.from_config(config))
+        plan = sentry_plan(config)
+        assert plan is not None
+        sentry = ErrorTracking("sentry", ErrorTrackingArgs(plan=plan))
         for spec in workload_specs(config):
             ObservedWorkload(
                 spec.service,
