@@ -105,6 +105,8 @@ DEFAULT_TUNING: Mapping[str, Tuning] = MappingProxyType(
 
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+#: A Kubernetes namespace name (a DNS label).
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 def num(value: float) -> str:
@@ -122,6 +124,11 @@ def _quote(value: str) -> str:
 class Settings:
     """Selectors, windows, thresholds and link targets for every rule. Defaults are the seed's."""
 
+    #: The namespace the workloads run in (`cluster.namespace`). Series that do not come
+    #: from the services' own targets (the kubelet's `container_*`, kube-state-metrics'
+    #: `kube_pod_*`) are told apart only by it: select them with `container_selector`, never
+    #: with a namespace written into a rule.
+    namespace: str = "blue-harvest"
     #: The service whose metrics (seed section 2: http_*, db_*, cache_*, signups, posts) the
     #: application, business and recording rules read.
     backend: str = "backend"
@@ -190,6 +197,8 @@ class Settings:
             raise RuleError("settings", "min_request_rate is a rate of requests/s, at least 0")
         if "job" not in self.service_labels:
             raise RuleError("settings", "service_labels must keep `job`")
+        if not _NAMESPACE.fullmatch(self.namespace):
+            raise RuleError("settings", f"namespace {self.namespace!r} is no Kubernetes namespace")
         for series, window in self.absence_lookback.items():
             check_duration(f"settings: absence_lookback.{series}", "window", window)
 
@@ -202,6 +211,13 @@ class Settings:
     def selector(self, service: str, *matchers: str) -> str:
         """`{job="<service>",<matchers>}` for a service's series."""
         return "{" + ",".join((self.matcher("job", self.job(service)), *matchers)) + "}"
+
+    def container_selector(self, service: str, *matchers: str) -> str:
+        """`{namespace="<cluster.namespace>",container="<service>",<matchers>}`: a service's
+        containers in the series of the kubelet (cAdvisor) and kube-state-metrics, which carry
+        the pod's namespace and container name but not the service's job."""
+        scope = (self.matcher("namespace", self.namespace), self.matcher("container", service))
+        return "{" + ",".join((*scope, *matchers)) + "}"
 
     @staticmethod
     def matcher(label: str, value: str, op: str = "=") -> str:
@@ -323,7 +339,7 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: EstateConfig, *, source: str) -> Settings:
-        """The defaults, with the stack's services, links and overrides."""
+        """The defaults, with the stack's namespace, services, links and overrides."""
         defaults = cls()
         if defaults.backend not in config.services:
             raise ConfigError(
@@ -349,6 +365,7 @@ class Settings:
             )
         settings = replace(
             defaults,
+            namespace=config.cluster.namespace,
             # Only services that serve metrics have a target to be down or missing.
             services=config.scraped_services,
             runbook_base_url=config.alerting.runbook_base_url,
