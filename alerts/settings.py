@@ -341,27 +341,22 @@ class Settings:
     def from_config(cls, config: EstateConfig, *, source: str) -> Settings:
         """The defaults, with the stack's namespace, services, links and overrides."""
         defaults = cls()
+        # Every problem at once: a stack file's mistakes are reported in one run.
+        problems: list[ConfigProblem] = []
         if defaults.backend not in config.services:
-            raise ConfigError(
-                source,
-                [
-                    ConfigProblem(
-                        f"{PROJECT}:services",
-                        f"has no `{defaults.backend}` service: the application and business"
-                        " alerts read the backend's metrics",
-                    )
-                ],
+            problems.append(
+                ConfigProblem(
+                    f"{PROJECT}:services",
+                    f"has no `{defaults.backend}` service: the application and business"
+                    " alerts read the backend's metrics",
+                )
             )
-        if defaults.backend not in config.scraped_services:
-            raise ConfigError(
-                source,
-                [
-                    ConfigProblem(
-                        f"{PROJECT}:services.{defaults.backend}.metrics.enabled",
-                        "must be true: the application and business alerts read the"
-                        " backend's metrics",
-                    )
-                ],
+        elif defaults.backend not in config.scraped_services:
+            problems.append(
+                ConfigProblem(
+                    f"{PROJECT}:services.{defaults.backend}.metrics.enabled",
+                    "must be true: the application and business alerts read the backend's metrics",
+                )
             )
         settings = replace(
             defaults,
@@ -376,4 +371,10 @@ class Settings:
                 else config.alerting.min_request_rate
             ),
         )
-        return settings.with_overrides(config.alerting.overrides, source=source)
+        try:
+            settings = settings.with_overrides(config.alerting.overrides, source=source)
+        except ConfigError as exc:
+            problems += exc.problems
+        if problems:
+            raise ConfigError(source, problems)
+        return settings

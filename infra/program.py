@@ -6,9 +6,9 @@ bad input, before a single resource is registered; `register` turns a plan into 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import pulumi
 import pulumi_aws as aws
@@ -16,8 +16,8 @@ import pulumi_kubernetes as k8s
 from pydantic import SecretStr
 
 from alerts import rule_groups
-from dashboards import DashboardDoc, build_all
-from infra.components.cloudwatch_logs import CloudWatchLogs, CloudWatchLogsArgs
+from dashboards import build_all
+from infra.components.cloudwatch_logs import CloudWatchLogs
 from infra.components.dashboards import (
     ExternalGrafanaArgs,
     GrafanaDashboards,
@@ -31,14 +31,19 @@ from infra.components.tracing import Tracing, TracingArgs
 from infra.config import ConfigError, ConfigProblem, EstateConfig, load_from_pulumi
 from infra.config.identity import environment_problems
 from infra.config.model import CRITICAL_FOR_MAX_SECONDS, assume_roles_value, duration_seconds
-from infra.naming import ENVIRONMENT_LABEL, PROJECT, rule_name
+from infra.config.probes import ProbeError
+from infra.naming import PROJECT, rule_name
 from infra.plan.alerts import RuleGroup, iter_alerts
-from infra.plan.logs import LogsSpec, logs_spec
-from infra.plan.loki import LokiPlan, loki_plan
-from infra.plan.rum import RumPlan, rum_plan
-from infra.plan.sentry import SentryPlan, sentry_plan
-from infra.plan.tracing import TracingPlan, tracing_plan
-from infra.plan.workloads import WorkloadSpec, workload_specs
+from infra.plan.dashboards import DashboardsPlan, ExternalGrafanaPlan
+from infra.plan.estate import AwsProviderPlan, EstatePlan
+from infra.plan.logs import logs_plan
+from infra.plan.loki import loki_plan
+from infra.plan.monitoring import MonitoringPlan
+from infra.plan.routing import pagerduty_plan
+from infra.plan.rum import rum_plan
+from infra.plan.sentry import sentry_plan
+from infra.plan.tracing import tracing_plan
+from infra.plan.workloads import workload_specs
 from infra.render.alertmanager import (
     PAGERDUTY_ROUTING_KEY_FILE,
     alertmanager_config,
@@ -48,38 +53,67 @@ from infra.render.kube_prometheus_stack import RELEASE_NAME, values
 from infra.render.prometheus import prometheus_rule
 from infra.render.workloads import namespace
 
+T = TypeVar("T")
 
-@dataclass(frozen=True)
-class EstatePlan:
-    """Everything one stack declares, computed and validated, with no Pulumi resource yet."""
 
-    config: EstateConfig
-    logs: LogsSpec | None
-    chart_values: dict[str, Any]
-    receiver_secrets: dict[str, SecretStr]
-    rules: list[dict[str, Any]]
-    workloads: list[WorkloadSpec]
-    loki: LokiPlan | None
-    tracing: TracingPlan | None
-    sentry: SentryPlan | None
-    rum: RumPlan | None
-    dashboards: list[DashboardDoc]
+class _Problems:
+    """Every ConfigProblem of every capability, so that one run reports them all."""
+
+    def __init__(self) -> None:
+        self.found: list[ConfigProblem] = []
+
+    def add(self, problems: list[ConfigProblem]) -> None:
+        # Two capabilities that read the same setting report its problem once.
+        self.found += [p for p in problems if p not in self.found]
+
+    def attempt(self, build: Callable[[], T]) -> T | None:
+        try:
+            return build()
+        except ConfigError as exc:
+            self.add(exc.problems)
+        except ProbeError as exc:
+            self.add([ConfigProblem(key, message) for key, message in exc.problems])
+        return None
 
 
 def plan(config: EstateConfig, *, source: str | None = None) -> EstatePlan:
-    """Pure: specs and rendered documents for the stack (ConfigError on bad input)."""
-    metrics = config.metrics
-    problems = identity_problems(config, source)
-    if problems:
-        raise ConfigError(source or f"stacks/Pulumi.{config.environment}.yaml", problems)
-    groups = rule_groups(config, source=source)
-    problems = critical_for_problems(config, groups)
-    if problems:
-        raise ConfigError(source or f"stacks/Pulumi.{config.environment}.yaml", problems)
+    """Pure: every capability's plan for the stack. Raises one ConfigError carrying the
+    problems of all capabilities (a stack file with three mistakes reports all three)."""
+    where = source or f"stacks/Pulumi.{config.environment}.yaml"
+    problems = _Problems()
+    problems.add(identity_problems(config, source))
+    groups = problems.attempt(lambda: rule_groups(config, source=where))
+    if groups is not None:
+        problems.add(critical_for_problems(config, groups))
+    workloads = problems.attempt(lambda: workload_specs(config))
+    monitoring = problems.attempt(lambda: monitoring_plan(config, groups or []))
+    dashboards = problems.attempt(lambda: dashboards_plan(config))
+    if problems.found or workloads is None or monitoring is None or dashboards is None:
+        raise ConfigError(where, problems.found)
     return EstatePlan(
-        config=config,
-        logs=logs_spec(config) if config.aws.enabled else None,
-        chart_values=values(config, alertmanager_config(config)),
+        environment=config.environment,
+        workloads_namespace=config.cluster.namespace,
+        observability_namespace=config.cluster.observability_namespace,
+        monitoring=monitoring,
+        dashboards=dashboards,
+        workloads=workloads,
+        aws=aws_provider_plan(config),
+        logs=logs_plan(config),
+        pagerduty=pagerduty_plan(config),
+        tracing=tracing_plan(config) if config.tracing.enabled else None,
+        loki=loki_plan(config) if config.loki.enabled else None,
+        sentry=sentry_plan(config),
+        rum=rum_plan(config) if config.aws.enabled else None,
+    )
+
+
+def monitoring_plan(config: EstateConfig, groups: list[RuleGroup]) -> MonitoringPlan:
+    metrics = config.metrics
+    return MonitoringPlan(
+        namespace=metrics.namespace,
+        environment=config.environment,
+        chart_version=metrics.chart_version,
+        values=values(config, alertmanager_config(config)),
         receiver_secrets=receiver_secret_files(config),
         rules=[
             prometheus_rule(
@@ -87,12 +121,29 @@ def plan(config: EstateConfig, *, source: str | None = None) -> EstatePlan:
             )
             for g in groups
         ],
-        workloads=workload_specs(config),
-        loki=loki_plan(config) if config.loki.enabled else None,
-        tracing=tracing_plan(config) if config.tracing.enabled else None,
-        sentry=sentry_plan(config),
-        rum=rum_plan(config),
+        scrape_interval=metrics.scrape_interval,
+    )
+
+
+def dashboards_plan(config: EstateConfig) -> DashboardsPlan:
+    external = config.grafana.external
+    return DashboardsPlan(
         dashboards=build_all(config),
+        namespace=config.metrics.namespace,
+        external=ExternalGrafanaPlan(url=external.url, auth=external.auth) if external else None,
+    )
+
+
+def aws_provider_plan(config: EstateConfig) -> AwsProviderPlan | None:
+    if not config.aws.enabled:
+        return None
+    assert config.aws_region is not None  # EstateConfig refuses aws.enabled without a region
+    return AwsProviderPlan(
+        region=config.aws_region,
+        allowed_account_ids=tuple(config.aws_allowed_account_ids or ()),
+        profile=config.aws_profile,
+        assume_roles=config.aws_assume_roles,
+        default_tags={"project": PROJECT, "environment": config.environment},
     )
 
 
@@ -109,12 +160,14 @@ _ASSUME_ROLE_ARGS = {
 }
 
 
-def _assume_roles(config: EstateConfig) -> pulumi.Output[list[aws.ProviderAssumeRoleArgs]] | None:
-    if config.aws_assume_roles is None:
+def _assume_roles(
+    value: SecretStr | None,
+) -> pulumi.Output[list[aws.ProviderAssumeRoleArgs]] | None:
+    if value is None:
         return None
     roles = [
         aws.ProviderAssumeRoleArgs(**{_ASSUME_ROLE_ARGS[k]: v for k, v in role.items()})
-        for role in assume_roles_value(config.aws_assume_roles)
+        for role in assume_roles_value(value)
     ]
     return pulumi.Output.secret(roles)
 
@@ -152,74 +205,49 @@ def critical_for_problems(config: EstateConfig, groups: list[RuleGroup]) -> list
 
 
 def register(estate: EstatePlan) -> None:
-    """Declare every component the plan turns on, and export the stack outputs."""
-    config = estate.config
-    pulumi.export("environment", config.environment)
+    """Declare every component the plan turns on, and export the stack outputs. Reads the
+    plan only, never the config."""
+    pulumi.export("environment", estate.environment)
     aws_opts: pulumi.ResourceOptions | None = None
     writer_roles: dict[str, pulumi.Output[str]] = {}
-    if config.aws.enabled:
-        assert config.aws_region is not None  # EstateConfig refuses aws.enabled without a region
+    if estate.aws is not None:
         provider = aws.Provider(
             "aws",
-            region=config.aws_region,
+            region=estate.aws.region,
             # The stack's wrong-account guard, profile and roles reach the provider; the
             # roles are a credential and stay secret in state and in the synth.
-            allowed_account_ids=list(config.aws_allowed_account_ids or []) or None,
-            profile=config.aws_profile,
-            assume_roles=_assume_roles(config),
-            default_tags=aws.ProviderDefaultTagsArgs(
-                tags={"project": PROJECT, "environment": config.environment}
-            ),
+            allowed_account_ids=list(estate.aws.allowed_account_ids) or None,
+            profile=estate.aws.profile,
+            assume_roles=_assume_roles(estate.aws.assume_roles),
+            default_tags=aws.ProviderDefaultTagsArgs(tags=estate.aws.default_tags),
         )
         aws_opts = pulumi.ResourceOptions(providers={"aws": provider})
     if estate.logs is not None and aws_opts is not None:
-        assert config.aws_region is not None
-        logs = CloudWatchLogs(
-            "logs",
-            CloudWatchLogsArgs(
-                spec=estate.logs,
-                region=config.aws_region,
-                group_prefix=config.logs.group_prefix,
-                namespace=config.cluster.namespace,
-                service_accounts={s: config.service_account(s) for s in config.services},
-                oidc_provider_arn=config.cluster.oidc_provider_arn,
-            ),
-            opts=aws_opts,
-        )
+        logs = CloudWatchLogs("logs", estate.logs, opts=aws_opts)
         writer_roles = logs.writer_roles
         pulumi.export("logGroupNames", logs.log_group_names)
         pulumi.export("logWriterRoleArns", logs.writer_role_arns)
         pulumi.export("logReportsTopicArn", logs.reports_topic_arn)
 
-    receiver_secrets: dict[str, SecretStr | pulumi.Output[str]] = dict(estate.receiver_secrets)
-    pagerduty = config.alerting.pagerduty
-    if config.alerting.page_on_call and pagerduty is not None and pagerduty.manage is not None:
+    receiver_outputs: dict[str, pulumi.Output[str]] = {}
+    if estate.pagerduty is not None:
         # Imported here: the provider SDK costs a tenth of a second, and most stacks never
         # need it (the same for Sentry below).
-        from infra.components.pagerduty_service import PagerDutyService, PagerDutyServiceArgs
+        from infra.components.pagerduty_service import PagerDutyService
 
-        service = PagerDutyService(
-            "pagerduty",
-            PagerDutyServiceArgs(environment=config.environment, manage=pagerduty.manage),
-        )
-        receiver_secrets[PAGERDUTY_ROUTING_KEY_FILE] = service.integration_key
+        service = PagerDutyService("pagerduty", estate.pagerduty)
+        receiver_outputs[PAGERDUTY_ROUTING_KEY_FILE] = service.integration_key
 
     monitoring = MonitoringStack(
-        "monitoring",
-        MonitoringStackArgs(
-            namespace=config.metrics.namespace,
-            chart_version=config.metrics.chart_version,
-            values=estate.chart_values,
-            receiver_secrets=receiver_secrets,
-            rules=estate.rules,
-        ),
+        "monitoring", MonitoringStackArgs(plan=estate.monitoring, receiver_outputs=receiver_outputs)
     )
-    external = config.grafana.external
+    dashboards = estate.dashboards
+    external = dashboards.external
     GrafanaDashboards(
         "dashboards",
         GrafanaDashboardsArgs(
-            dashboards=estate.dashboards,
-            namespace=config.metrics.namespace,
+            dashboards=dashboards.dashboards,
+            namespace=dashboards.namespace,
             external=ExternalGrafanaArgs(url=external.url, auth=external.auth)
             if external
             else None,
@@ -238,12 +266,10 @@ def _register_workloads(
     writer_roles: dict[str, pulumi.Output[str]],
 ) -> None:
     """Namespaces, traces, logs, Sentry, RUM, and one ObservedWorkload per service."""
-    config = estate.config
-    cluster = config.cluster
-    env = config.environment
-    workloads_ns = _namespace("namespace-workloads", cluster.namespace, "restricted", env)
+    env = estate.environment
+    workloads_ns = _namespace("namespace-workloads", estate.workloads_namespace, "restricted", env)
     observability_ns = _namespace(
-        "namespace-observability", cluster.observability_namespace, "privileged", env
+        "namespace-observability", estate.observability_namespace, "privileged", env
     )
     if estate.tracing is not None:
         Tracing(
@@ -271,7 +297,7 @@ def _register_workloads(
             ObservedWorkloadArgs(
                 spec=spec,
                 monitor_release=RELEASE_NAME,
-                scrape_interval=config.metrics.scrape_interval,
+                scrape_interval=estate.monitoring.scrape_interval,
                 irsa_role_arn=role,
                 monitoring_chart=monitoring,
                 depends_on=waits,
@@ -282,10 +308,8 @@ def _register_workloads(
 def _namespace(
     resource_name: str, name: str, pod_security: str, environment: str
 ) -> k8s.core.v1.Namespace:
-    metadata = namespace(name, pod_security=pod_security)["metadata"]
-    # The policies (estate check, the CrossGuard pack) read the environment from this label.
-    labels = {**metadata["labels"], ENVIRONMENT_LABEL: environment}
-    return k8s.core.v1.Namespace(resource_name, metadata={**metadata, "labels": labels})
+    metadata = namespace(name, environment=environment, pod_security=pod_security)["metadata"]
+    return k8s.core.v1.Namespace(resource_name, metadata=metadata)
 
 
 def build(config: EstateConfig) -> None:

@@ -134,3 +134,53 @@ def test_iam_names() -> None:
     assert "AWS allows 64" in (iam_name_problem(long) or "")
     assert iam_name_problem("with space") is not None
     assert iam_name_problem("p" * 128, "policy", 128) is None
+
+
+def test_the_config_checks_and_the_components_call_the_same_name_builders() -> None:
+    import infra.components.cloudwatch_logs as component
+    import infra.config.model as config_model
+    import infra.plan.logs as logs_plan
+    from infra import naming
+
+    for name, users in (
+        ("irsa_role_name", (config_model, component)),
+        ("log_writer_policy_name", (config_model, component)),
+        ("log_group_name", (config_model, logs_plan)),
+    ):
+        builder = getattr(naming, name)
+        assert all(vars(module)[name] is builder for module in users), name
+
+
+def test_the_role_the_config_refuses_is_the_role_the_component_would_name() -> None:
+    from infra.config import ConfigError
+    from infra.synth.engine import run_program
+    from tests.conftest import make_config
+
+    run = run_program(make_config("prod"), "prod")
+    roles = {r.inputs["name"] for r in run.registrations if r.type == "aws:iam/role:Role"}
+    assert irsa_role_name("prod", "backend") in roles
+    groups = {
+        r.inputs["name"] for r in run.registrations if r.type == "aws:cloudwatch/logGroup:LogGroup"
+    }
+    assert log_group_name("/blue-harvest", "backend") in groups
+    # A service whose role name would pass 64 characters: the config's message quotes the
+    # very name the component would send.
+    long = "a" * (64 - len(irsa_role_name("prod", "")) + 1)
+    service = {"image": "ghcr.io/blue-harvest/backend:1.42.0", "port": 4000}
+    with pytest.raises(ConfigError) as caught:
+        make_config("prod", services={long: service})
+    assert repr(irsa_role_name("prod", long)) in caught.value.render()
+
+
+def test_alloys_labels_are_the_labels_the_dashboards_select_on() -> None:
+    from dashboards.common import LOKI_STREAM_LABELS
+    from infra.plan.loki import loki_plan
+    from infra.render.loki import alloy_config
+    from tests.conftest import make_config
+
+    config = alloy_config(loki_plan(make_config("dev")))
+    selected = {matcher.split("=")[0] for matcher in LOKI_STREAM_LABELS}
+    set_by_alloy = {
+        line.split('"')[1] for line in config.splitlines() if "target_label" in line
+    } | {line.split("=")[0].strip() for line in config.splitlines() if '= "' in line}
+    assert selected <= set_by_alloy, selected - set_by_alloy

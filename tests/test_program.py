@@ -4,14 +4,15 @@ the rules the plan adds before anything is registered."""
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.config import ConfigError, load_stack_file
+from infra.config import ConfigError, EstateConfig, load_stack_file
 from infra.config.secrets import SECRET_MARKER
-from infra.program import plan
+from infra.program import plan, register
 from infra.synth.engine import run_program
 from infra.synth.recorder import Registration
 from tests.conftest import STACKS, make_config
@@ -146,3 +147,33 @@ def test_pipeline_charts_wait_for_the_chart_that_installs_the_servicemonitor_crd
     }
     for release in pipeline:
         assert monitoring.urn in release.depends_on, release.name
+
+
+def test_three_mistakes_in_three_capabilities_are_reported_in_one_run() -> None:
+    # The stack's identity, the backend's metrics (which the alerts read), an alert override.
+    config = make_config(
+        "staging",
+        services={"backend": {"metrics": {"enabled": False}}},
+        alerting={"overrides": {"HighErrorRate": {"threshold": -1}}},
+    )
+    with pytest.raises(ConfigError) as caught:
+        plan(config, source="stacks/Pulumi.prod.yaml")
+    keys = [p.key for p in caught.value.problems]
+    assert keys == [
+        "blue-harvest:environment",
+        "blue-harvest:services.backend.metrics.enabled",
+        "blue-harvest:alerting.overrides.HighErrorRate.threshold",
+    ]
+    assert caught.value.render().startswith("3 problems in stacks/Pulumi.prod.yaml:")
+
+
+def test_register_reads_the_plan_only() -> None:
+    config = make_config("prod")
+    estate = plan(config)
+    # No field of the plan is (or holds) the config: register cannot read it.
+    assert not any(isinstance(getattr(estate, f.name), EstateConfig) for f in fields(estate))
+    assert "config" not in {f.name for f in fields(estate)}
+    recorded = run_program(config, "prod").registrations
+    # Under the mock engine, register(plan) alone declares what build(config) declares.
+    replayed = run_program(make_config("dev"), "prod", lambda _ignored: register(estate))
+    assert [r.as_dict() for r in replayed.registrations] == [r.as_dict() for r in recorded]

@@ -29,9 +29,9 @@ def _files(node: Any) -> set[str]:
 @pytest.mark.parametrize("stack", STACK_NAMES)
 def test_the_secret_holds_exactly_the_files_the_config_reads(stack: str) -> None:
     estate = plan(stack_config(stack))
-    alertmanager = estate.chart_values["alertmanager"]
+    alertmanager = estate.monitoring.values["alertmanager"]
     assert alertmanager["alertmanagerSpec"]["secrets"] == [RECEIVER_SECRET_NAME]
-    assert _files(alertmanager["config"]) == set(estate.receiver_secrets)
+    assert _files(alertmanager["config"]) == set(estate.monitoring.receiver_secrets)
 
 
 @pytest.mark.parametrize(
@@ -66,4 +66,4 @@ def test_the_secret_holds_exactly_the_files_the_config_reads(stack: str) -> None
 def test_each_stack_ships_its_channel_webhooks_and_heartbeat(
     stack: str, expected: set[str]
 ) -> None:
-    assert set(plan(stack_config(stack)).receiver_secrets) == expected
+    assert set(plan(stack_config(stack)).monitoring.receiver_secrets) == expected

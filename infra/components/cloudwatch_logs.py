@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.naming import TYPE_PREFIX, irsa_role_name, log_writer_policy_name, resource_name
-from infra.plan.logs import LogsSpec
+from infra.plan.logs import LogsPlan
 from infra.render.aws import (
     irsa_trust_policy,
     log_writer_policy,
@@ -17,23 +16,6 @@ from infra.render.aws import (
     partition_of,
     to_json,
 )
-
-
-@dataclass(frozen=True)
-class CloudWatchLogsArgs:
-    """What the component needs; everything is plain data computed from EstateConfig."""
-
-    spec: LogsSpec
-    #: AWS region the log groups live in (the KMS key policy names the regional service).
-    region: str
-    #: Prefix of the log group names, for the key policy's encryption-context condition.
-    group_prefix: str
-    #: Kubernetes namespace of the service accounts that assume the writer roles.
-    namespace: str
-    #: service -> Kubernetes service account name.
-    service_accounts: dict[str, str]
-    #: The cluster's IAM OIDC provider; with None, the writer policies are attached to no role.
-    oidc_provider_arn: str | None = None
 
 
 def _slug(text: str) -> str:
@@ -52,7 +34,7 @@ class CloudWatchLogs(pulumi.ComponentResource):
     writer_roles: dict[str, pulumi.Output[str]]
 
     def __init__(
-        self, name: str, args: CloudWatchLogsArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: LogsPlan, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(f"{TYPE_PREFIX}:CloudWatchLogs", name, None, opts)
         spec = args.spec

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -12,7 +11,8 @@ import pulumi_random as random
 from pydantic import SecretStr
 
 from infra.components import custom_resource, helm_release
-from infra.naming import PART_OF_LABEL, PROJECT, TYPE_PREFIX
+from infra.naming import TYPE_PREFIX
+from infra.plan.monitoring import MonitoringPlan
 from infra.render.kube_prometheus_stack import (
     ALERTMANAGER_SECRET,
     CHART,
@@ -22,20 +22,16 @@ from infra.render.kube_prometheus_stack import (
     GRAFANA_ADMIN_USER_KEY,
     RELEASE_NAME,
 )
+from infra.render.workloads import namespace
 
 
 @dataclass(frozen=True)
 class MonitoringStackArgs:
-    """Plain data from the renderers; the component only turns it into resources."""
+    """The monitoring plan, and receiver secrets only known at deployment (outputs)."""
 
-    namespace: str
-    chart_version: str
-    #: kube-prometheus-stack values (infra.render.kube_prometheus_stack.values).
-    values: dict[str, Any]
-    #: File name in the receivers' Secret -> secret value (PagerDuty key, Slack URL, ...).
-    receiver_secrets: Mapping[str, SecretStr | pulumi.Output[str]] = field(default_factory=dict)
-    #: PrometheusRule manifests; created after the chart, whose CRDs they need.
-    rules: list[dict[str, Any]] = field(default_factory=list)
+    plan: MonitoringPlan
+    #: File name in the receivers' Secret -> an output (the managed PagerDuty service's key).
+    receiver_outputs: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
 
 
 class MonitoringStack(pulumi.ComponentResource):
@@ -48,15 +44,13 @@ class MonitoringStack(pulumi.ComponentResource):
         self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(f"{TYPE_PREFIX}:MonitoringStack", name, None, opts)
+        plan = args.plan
         child = pulumi.ResourceOptions(parent=self)
-        ns = k8s.core.v1.Namespace(
-            f"{name}-namespace",
-            metadata={
-                "name": args.namespace,
-                "labels": {PART_OF_LABEL: PROJECT},
-            },
-            opts=child,
+        # node-exporter needs the host's network, PIDs and /proc: a privileged namespace.
+        manifest = namespace(
+            plan.namespace, environment=plan.environment, pod_security="privileged"
         )
+        ns = k8s.core.v1.Namespace(f"{name}-namespace", metadata=manifest["metadata"], opts=child)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
 
         password = random.RandomPassword(
@@ -64,7 +58,7 @@ class MonitoringStack(pulumi.ComponentResource):
         )
         grafana_secret = k8s.core.v1.Secret(
             f"{name}-grafana-admin",
-            metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": args.namespace},
+            metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": plan.namespace},
             string_data={
                 GRAFANA_ADMIN_USER_KEY: "admin",
                 GRAFANA_ADMIN_PASSWORD_KEY: pulumi.Output.secret(password.result),
@@ -73,12 +67,12 @@ class MonitoringStack(pulumi.ComponentResource):
         )
         receivers_secret = k8s.core.v1.Secret(
             f"{name}-alertmanager-receivers",
-            metadata={"name": ALERTMANAGER_SECRET, "namespace": args.namespace},
+            metadata={"name": ALERTMANAGER_SECRET, "namespace": plan.namespace},
             string_data={
                 key: pulumi.Output.secret(
                     value.get_secret_value() if isinstance(value, SecretStr) else value
                 )
-                for key, value in sorted(args.receiver_secrets.items())
+                for key, value in sorted({**plan.receiver_secrets, **args.receiver_outputs}.items())
             },
             opts=in_ns,
         )
@@ -88,16 +82,16 @@ class MonitoringStack(pulumi.ComponentResource):
             release=RELEASE_NAME,
             chart=CHART,
             repo=CHART_REPO,
-            version=args.chart_version,
-            namespace=args.namespace,
-            values=args.values,
+            version=plan.chart_version,
+            namespace=plan.namespace,
+            values=plan.values,
             timeout=900,
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[ns, grafana_secret, receivers_secret]
             ),
         )
         after_chart = pulumi.ResourceOptions(parent=self, depends_on=[release])
-        for manifest in args.rules:
+        for manifest in plan.rules:
             custom_resource(f"{name}-rules-{manifest['metadata']['name']}", manifest, after_chart)
 
         self.release_name = release.name

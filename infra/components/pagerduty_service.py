@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_pagerduty as pagerduty
 
-from infra.config.model import PagerDutyManaged
 from infra.naming import TYPE_PREFIX
-
-
-@dataclass(frozen=True)
-class PagerDutyServiceArgs:
-    environment: str
-    manage: PagerDutyManaged
+from infra.plan.routing import PagerDutyPlan
 
 
 class PagerDutyService(pulumi.ComponentResource):
@@ -24,7 +16,7 @@ class PagerDutyService(pulumi.ComponentResource):
     service_id: pulumi.Output[str]
 
     def __init__(
-        self, name: str, args: PagerDutyServiceArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: PagerDutyPlan, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(f"{TYPE_PREFIX}:PagerDutyService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)

@@ -188,3 +188,35 @@ def logs_spec(config: EstateConfig) -> LogsSpec:
         report_email=logs.report_email,
         tags=base_tags,
     )
+
+
+@dataclass(frozen=True)
+class LogsPlan:
+    """What the CloudWatchLogs component declares: the spec and where it lives."""
+
+    spec: LogsSpec
+    #: AWS region the log groups live in (the KMS key policy names the regional service).
+    region: str
+    #: Prefix of the log group names, for the key policy's encryption-context condition.
+    group_prefix: str
+    #: Kubernetes namespace of the service accounts that assume the writer roles.
+    namespace: str
+    #: service -> Kubernetes service account name.
+    service_accounts: dict[str, str]
+    #: The cluster's IAM OIDC provider; with None, the writer policies are attached to no role.
+    oidc_provider_arn: str | None = None
+
+
+def logs_plan(config: EstateConfig) -> LogsPlan | None:
+    """The plan, or None when the stack has no AWS (aws.enabled false)."""
+    if not config.aws.enabled:
+        return None
+    assert config.aws_region is not None  # EstateConfig refuses aws.enabled without a region
+    return LogsPlan(
+        spec=logs_spec(config),
+        region=config.aws_region,
+        group_prefix=config.logs.group_prefix,
+        namespace=config.cluster.namespace,
+        service_accounts={s: config.service_account(s) for s in config.services},
+        oidc_provider_arn=config.cluster.oidc_provider_arn,
+    )

@@ -16,7 +16,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
-from infra.config.model import EstateConfig
+from infra.config.model import EstateConfig, PagerDutyManaged
 
 #: Receiver names. One receiver per destination; a route fans out with `continue: true`.
 PAGERDUTY = "pagerduty"
@@ -132,3 +132,19 @@ def load_routing_table(path: Path) -> tuple[RoutingCase, ...]:
     if duplicates:
         raise RoutingTableError(f"{path}: duplicate case names: {', '.join(duplicates)}")
     return tuple(cases)
+
+
+@dataclass(frozen=True)
+class PagerDutyPlan:
+    """The PagerDuty service the estate manages (alerting.pagerduty.manage)."""
+
+    environment: str
+    manage: PagerDutyManaged
+
+
+def pagerduty_plan(config: EstateConfig) -> PagerDutyPlan | None:
+    """The plan where critical alerts page and the stack manages the PagerDuty service."""
+    pagerduty = config.alerting.pagerduty
+    if not config.alerting.page_on_call or pagerduty is None or pagerduty.manage is None:
+        return None
+    return PagerDutyPlan(environment=config.environment, manage=pagerduty.manage)

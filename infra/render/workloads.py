@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.config.probes import probe_dict
-from infra.naming import PART_OF_LABEL, PROJECT
+from infra.naming import ENVIRONMENT_LABEL, PART_OF_LABEL, PROJECT
 from infra.plan.workloads import (
     PORT_NAME,
     RUN_AS_USER,
@@ -163,10 +163,12 @@ def monitor(spec: WorkloadSpec, *, release: str, interval: str) -> dict[str, Any
     return manifest
 
 
-def namespace(name: str, *, pod_security: str = "restricted") -> dict[str, Any]:
-    """A namespace that enforces a Pod Security Standard. The workloads' namespace can enforce
-    `restricted`; the observability namespace needs `privileged` for the log shipper's
-    hostPath mount of /var/log."""
+def namespace(name: str, *, environment: str, pod_security: str = "restricted") -> dict[str, Any]:
+    """Every namespace the estate declares (the one builder): part of the project, labelled
+    with the stack's environment (the policies read it) and enforcing a Pod Security
+    Standard. The workloads' namespace can enforce `restricted`; the observability namespace
+    needs `privileged` for the log shipper's hostPath mount of /var/log, the monitoring one for
+    node-exporter's host network and PIDs."""
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
@@ -174,6 +176,7 @@ def namespace(name: str, *, pod_security: str = "restricted") -> dict[str, Any]:
             "name": name,
             "labels": {
                 PART_OF_LABEL: PROJECT,
+                ENVIRONMENT_LABEL: environment,
                 "pod-security.kubernetes.io/enforce": pod_security,
                 "pod-security.kubernetes.io/warn": pod_security,
             },

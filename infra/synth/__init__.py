@@ -9,7 +9,8 @@ from pathlib import Path
 from infra.config import ConfigError, ConfigProblem, EstateConfig, load_stack_file, stack_file
 from infra.config.secrets import secret_values
 from infra.naming import stack_name_problem
-from infra.program import EstatePlan, plan, register
+from infra.plan.estate import EstatePlan
+from infra.program import plan, register
 from infra.synth.engine import SynthRun, run_program
 from infra.synth.summary import StackSummary, summarize
 from infra.synth.writer import render_files, type_counts, write_tree
@@ -72,13 +73,14 @@ def _registrar(estate: EstatePlan) -> Callable[[EstateConfig], None]:
 def synth_stacks(stacks: list[str], stacks_dir: Path, out_dir: Path) -> list[StackResult]:
     """Validate every stack's config first (so a bad one writes nothing at all), then run
     and render each, and only then write."""
-    plans: dict[str, EstatePlan] = {}
+    plans: dict[str, tuple[EstateConfig, EstatePlan]] = {}
     errors: list[ConfigError] = []
     refused: list[str] = []
     for stack in stacks:
         try:
             path = stack_file(stacks_dir, stack)  # refuses a bad stack name first
-            plans[stack] = plan(load_stack_file(path, stack), source=str(path))
+            config = load_stack_file(path, stack)
+            plans[stack] = (config, plan(config, source=str(path)))
         except ConfigError as exc:
             errors.append(exc)
             refused.append(stack)
@@ -86,9 +88,9 @@ def synth_stacks(stacks: list[str], stacks_dir: Path, out_dir: Path) -> list[Sta
         raise StacksRefusedError(errors, refused)
     rendered = []
     for stack in stacks:
-        estate = plans[stack]
-        run = run_program(estate.config, stack, _registrar(estate))
-        secrets = secret_values(estate.config)
+        config, estate = plans[stack]
+        run = run_program(config, stack, _registrar(estate))
+        secrets = secret_values(config)
         files = render_files(run, secrets)
         summary = summarize(
             stack, run.registrations, files, secrets=len(secrets), warnings=run.warnings

@@ -9,6 +9,7 @@ from pydantic import SecretStr
 from infra.components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from infra.config import EstateConfig
 from infra.config.secrets import SECRET_MARKER
+from infra.plan.monitoring import MonitoringPlan
 from infra.render.kube_prometheus_stack import values
 from infra.synth.engine import SynthRun, run_program
 from infra.synth.writer import render_files
@@ -39,13 +40,16 @@ def _run() -> SynthRun:
         MonitoringStack(
             "monitoring",
             MonitoringStackArgs(
-                namespace="monitoring",
-                chart_version="88.0.0",
-                values=values(
-                    config, {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
-                ),
-                receiver_secrets={"pagerduty-routing-key": SecretStr(CANARY)},
-                rules=[RULE],
+                plan=MonitoringPlan(
+                    namespace="monitoring",
+                    environment=config.environment,
+                    chart_version="88.0.0",
+                    values=values(
+                        config, {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
+                    ),
+                    receiver_secrets={"pagerduty-routing-key": SecretStr(CANARY)},
+                    rules=[RULE],
+                )
             ),
         )
 

@@ -32,7 +32,7 @@ ROLE = "arn:aws:iam::333333333333:role/blue-harvest-prod-backend"
 
 def _run(stack: str = "prod", *, with_chart: bool = True, service: str = "backend") -> SynthRun:
     def program(config: EstateConfig) -> None:
-        ns_manifest = namespace(config.cluster.namespace)
+        ns_manifest = namespace(config.cluster.namespace, environment=config.environment)
         ns = k8s.core.v1.Namespace("workloads-namespace", metadata=ns_manifest["metadata"])
         chart = (
             k8s.helm.v3.Release("monitoring-chart", name="kube-prometheus-stack", chart="x")

@@ -274,9 +274,11 @@ def test_the_disruption_budget_lets_one_pod_go_at_a_time(replicas: int) -> None:
 
 
 def test_namespace_enforces_a_pod_security_standard() -> None:
-    labels = namespace("blue-harvest")["metadata"]["labels"]
+    labels = namespace("blue-harvest", environment="dev")["metadata"]["labels"]
     assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
-    privileged = namespace("observability", pod_security="privileged")["metadata"]["labels"]
+    assert labels["blue-harvest.io/environment"] == "dev"
+    privileged = namespace("observability", environment="dev", pod_security="privileged")
+    privileged = privileged["metadata"]["labels"]
     assert privileged["pod-security.kubernetes.io/enforce"] == "privileged"
 
 

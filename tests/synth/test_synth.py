@@ -260,7 +260,7 @@ def test_a_heartbeat_url_becomes_a_file_of_the_receivers_secret(tmp_path: Path) 
     run = run_program(config, "local", build)
     assert not [w for w in run.warnings if "heartbeat" in w.lower()]
     assert any(r.name == "monitoring-alertmanager-receivers" for r in run.registrations)
-    assert set(plan(config).receiver_secrets) == {"heartbeat-url"}
+    assert set(plan(config).monitoring.receiver_secrets) == {"heartbeat-url"}
 
 
 def test_cli_prints_a_summary_per_type(tmp_path: Path) -> None:

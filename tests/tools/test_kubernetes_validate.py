@@ -54,8 +54,12 @@ def validate(manifest: dict[str, Any], version: str) -> None:
 def rendered(config: EstateConfig) -> list[dict[str, Any]]:
     """Every plain manifest the renderers produce for a stack."""
     docs: list[dict[str, Any]] = [
-        namespace(config.cluster.namespace),
-        namespace(config.cluster.observability_namespace, pod_security="privileged"),
+        namespace(config.cluster.namespace, environment=config.environment),
+        namespace(
+            config.cluster.observability_namespace,
+            environment=config.environment,
+            pod_security="privileged",
+        ),
         sentry_secret(config.cluster.namespace, DSN),
     ]
     for spec in workload_specs(config):
