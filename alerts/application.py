@@ -23,9 +23,10 @@ keeps `namespace`, which Alertmanager's outage inhibition matches together with 
 from __future__ import annotations
 
 from alerts.recording import records
-from alerts.settings import Settings, num
+from alerts.settings import Settings
 from infra.catalog import dashboard_refs as panels
 from infra.plan.alerts import AlertRule, RuleError, RuleGroup
+from infra.text import num
 
 GROUP = "application"
 

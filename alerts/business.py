@@ -19,9 +19,10 @@ Corrections of the seed:
 from __future__ import annotations
 
 from alerts.recording import records
-from alerts.settings import Settings, num
+from alerts.settings import Settings
 from infra.catalog import dashboard_refs as panels
 from infra.plan.alerts import AlertRule, RuleGroup
+from infra.text import num
 
 GROUP = "business"
 

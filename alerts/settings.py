@@ -18,6 +18,7 @@ from infra.config.errors import ConfigError, ConfigProblem
 from infra.config.model import AlertOverride, EstateConfig
 from infra.naming import PROJECT
 from infra.plan.alerts import AlertRule, RuleError, Severity, check_duration
+from infra.text import num
 
 
 @dataclass(frozen=True)
@@ -107,13 +108,6 @@ DEFAULT_TUNING: Mapping[str, Tuning] = MappingProxyType(
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 #: A Kubernetes namespace name (a DNS label).
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-
-
-def num(value: float) -> str:
-    """A number as PromQL reads it: 2 rather than 2.0, 0.05 rather than 5e-02."""
-    if value.is_integer():
-        return str(int(value))
-    return repr(value)
 
 
 def _quote(value: str) -> str:

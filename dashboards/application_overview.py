@@ -10,7 +10,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard, logs, stat, table, timeseries
 from grafana_foundation_sdk.models.dashboard import DashboardLinkType
 
-from alerts.settings import Settings, num
+from alerts.settings import Settings
 from dashboards.common import (
     APPLICATION_FOLDER,
     JAEGER,
@@ -36,6 +36,7 @@ from dashboards.common import (
     trace_service,
 )
 from infra.catalog.dashboard_refs import APPLICATION_OVERVIEW as REF
+from infra.text import num
 
 ERROR_LOGS_PANEL = 6
 TRACES_PANEL = 7

@@ -52,6 +52,7 @@ from grafana_foundation_sdk.models.dashboard import (
 
 from alerts.recording import Records, records
 from alerts.settings import Settings
+from infra import text
 from infra.catalog import dashboard_refs
 from infra.config.model import EstateConfig
 from infra.naming import (
@@ -100,8 +101,7 @@ VOLATILE_FIELDS = ("id", "version", "iteration")
 
 def canonical_json(model: Mapping[str, Any]) -> str:
     """Sorted keys, two-space indent, a final newline, no volatile top-level fields."""
-    clean = {k: v for k, v in model.items() if k not in VOLATILE_FIELDS}
-    return json.dumps(clean, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return text.canonical_json({k: v for k, v in model.items() if k not in VOLATILE_FIELDS})
 
 
 @dataclass(frozen=True, eq=False)

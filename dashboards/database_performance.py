@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import timeseries
 
-from alerts.settings import num
 from dashboards.common import (
     APPLICATION_FOLDER,
     Context,
@@ -21,6 +20,7 @@ from dashboards.common import (
     selector,
 )
 from infra.catalog.dashboard_refs import DATABASE_PERFORMANCE as REF
+from infra.text import num
 
 #: "Slow" is the seed's 100 ms, which is one of its db_query_duration_seconds buckets: the
 #: count of slower queries is the total minus that bucket, exactly.

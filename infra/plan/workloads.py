@@ -15,6 +15,7 @@ from typing import Any
 from infra.config.model import Environment, EstateConfig, ResourcesConfig
 from infra.config.probes import ProbeError, ProbesSpec
 from infra.naming import PART_OF_LABEL, PROJECT, Endpoints, trace_service_name
+from infra.text import num
 
 #: Container port name; the ServiceMonitor (infra.render.monitors) scrapes the port by name.
 PORT_NAME = "http"
@@ -201,13 +202,9 @@ def _env(config: EstateConfig, service: str, version: str) -> tuple[EnvVar, ...]
         )
         env += [
             EnvVar("SENTRY_ENVIRONMENT", config.environment),
-            EnvVar("SENTRY_TRACES_SAMPLE_RATE", _number(config.sentry.traces_sample_rate)),
+            EnvVar("SENTRY_TRACES_SAMPLE_RATE", num(config.sentry.traces_sample_rate)),
         ]
     return tuple(env)
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else repr(value)
 
 
 def workload_spec(config: EstateConfig, service: str) -> WorkloadSpec:

@@ -19,7 +19,8 @@ from typing import Any
 
 from dashboards import DashboardDoc
 from infra.config import EstateConfig
-from infra.naming import DATASOURCE_UIDS, PART_OF_LABEL, PROJECT, Endpoints
+from infra.naming import DATASOURCE_UIDS, PART_OF_LABEL, PROJECT
+from infra.plan.workloads import endpoints
 
 #: The sidecar's selector and folder annotation (infra/render/kube_prometheus_stack.py sets them).
 DASHBOARD_LABEL = "grafana_dashboard"
@@ -32,13 +33,6 @@ GRAFANA_DASHBOARD_TYPE = "grafana:oss/dashboard:Dashboard"
 
 #: winston's JSON lines carry OpenTelemetry's trace_id (instrumentation-winston injects it).
 TRACE_ID_REGEX = r'"trace_id":"(\w+)"'
-
-
-def endpoints(config: EstateConfig) -> Endpoints:
-    return Endpoints(
-        monitoring_namespace=config.metrics.namespace,
-        observability_namespace=config.cluster.observability_namespace,
-    )
 
 
 def datasources(config: EstateConfig) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from infra.render import yamlout
 from infra.render.grafana import synth_dashboard_files
 from infra.synth.engine import SynthRun
 from infra.synth.recorder import Registration
+from infra.text import canonical_json
 
 #: AWS resource types -> the file under aws/ that holds them.
 _AWS_FILES = {
@@ -57,10 +58,6 @@ class UnsafePathError(OutputError):
 
 class OutputBusyError(OutputError):
     """Another run holds out/.<stack>.lock for longer than the wait allows."""
-
-
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 def _area_entry(reg: Registration) -> dict[str, Any]:
