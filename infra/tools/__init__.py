@@ -4,7 +4,9 @@
 amtool at the versions production runs into the project's tools folder, `.tools/prometheus`
 (or `$ESTATE_TOOLS_DIR`), binaries in its `bin/`. `tool_path` looks there first and only then
 on PATH, so the project never runs an older system copy (Debian bookworm's promtool 2.42, say)
-while the tools folder has the production versions.
+while the tools folder has the production versions; and a tool below its version floor
+(VERSION_FLOORS), wherever it is found, counts as missing: ToolTooOldError says which version
+was found where, and `make tools`.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ _VERSION = re.compile(r"version (\d+)\.(\d+)\.(\d+)")
 
 
 class ToolMissingError(RuntimeError):
-    """A Prometheus tool is in neither the tools folder nor on PATH."""
+    """A Prometheus tool is in neither the tools folder nor on PATH (or is too old to use)."""
 
     def __init__(
         self,
@@ -48,11 +50,33 @@ class ToolMissingError(RuntimeError):
         how_to_install: str = INSTALL_COMMAND,
         *,
         detail: str | None = None,
+        message: str | None = None,
     ) -> None:
         self.name = name
         self.how_to_install = how_to_install
         where = detail or f"not in {tools_bin()} nor on PATH"
-        super().__init__(f"{name} not found ({where}): run `{how_to_install}` to install it")
+        super().__init__(
+            message or f"{name} not found ({where}): run `{how_to_install}` to install it"
+        )
+
+
+class ToolTooOldError(ToolMissingError):
+    """The tool found is below its version floor: as good as missing (an old promtool refuses
+    Prometheus 3 syntax, an old amtool routes differently), so the fix is the same."""
+
+    def __init__(self, name: str, path: str, found: tuple[int, int, int]) -> None:
+        self.path = path
+        self.found = found
+        self.floor = VERSION_FLOORS[name]
+        super().__init__(
+            name,
+            message=f"{name} too old: found {name} {_dotted(found)} at {path};"
+            f" need >= {_dotted(self.floor)}: run `{INSTALL_COMMAND}`",
+        )
+
+
+def _dotted(version: tuple[int, int, int]) -> str:
+    return ".".join(str(part) for part in version)
 
 
 def tools_dir() -> Path:
@@ -72,15 +96,39 @@ def _executable(path: Path) -> bool:
 
 def tool_path(name: str) -> str:
     """The binary to run for `name` (prometheus, promtool, alertmanager or amtool): the tools
-    folder's first, else the one on PATH; raises ToolMissingError naming `make tools`."""
+    folder's first, else the one on PATH; raises ToolMissingError naming `make tools` when
+    there is none, or when the one found is below its version floor (ToolTooOldError)."""
     installed = tools_bin() / name
     if _executable(installed):
-        return str(installed)
+        return checked(name, str(installed))
     for candidate in _PATH_ALIASES.get(name, (name,)):
         found = shutil.which(candidate)
         if found is not None:
-            return found
+            return checked(name, found)
     raise ToolMissingError(name)
+
+
+#: Versions already read, per binary (its resolved path): `--version` runs once per process.
+_VERSIONS: dict[str, tuple[int, int, int]] = {}
+
+
+def checked(name: str, path: str) -> str:
+    """`path`, if the binary there is at least `name`'s floor (VERSION_FLOORS); else
+    ToolTooOldError (or ToolMissingError when its version cannot be read)."""
+    key = os.path.realpath(path)
+    version = _VERSIONS.get(key)
+    if version is None:
+        try:
+            version = binary_version(path)
+        except (ValueError, OSError, subprocess.SubprocessError) as err:
+            raise ToolMissingError(
+                name, detail=f"cannot read the version of {path}: {err}"
+            ) from None
+        _VERSIONS[key] = version
+    floor = VERSION_FLOORS.get(name)
+    if floor is not None and version < floor:
+        raise ToolTooOldError(name, path, version)
+    return path
 
 
 def parse_version(output: str) -> tuple[int, int, int]:
@@ -108,14 +156,12 @@ def tool_version(name: str) -> tuple[int, int, int]:
 def describe_tools() -> list[str]:
     """One line per tool: its version and path, or why it is missing (for test headers)."""
     lines: list[str] = []
-    for name, floor in VERSION_FLOORS.items():
+    for name in VERSION_FLOORS:
         try:
             path = tool_path(name)
             version = binary_version(path)
         except (ToolMissingError, ValueError, OSError, subprocess.SubprocessError) as err:
             lines.append(f"{name}: {err}")
             continue
-        text = ".".join(str(part) for part in version)
-        low = "" if version >= floor else f"  BELOW THE FLOOR {'.'.join(map(str, floor))}"
-        lines.append(f"{name} {text} ({path}){low}")
+        lines.append(f"{name} {_dotted(version)} ({path})")
     return lines

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.tools import INSTALL_COMMAND, ToolMissingError, parse_version, tool_path
+from infra.tools import INSTALL_COMMAND, ToolMissingError, checked, parse_version, tool_path
 
 INSTALL_HINT = f"run `{INSTALL_COMMAND}` to install it"
 #: Overrides the amtool of the tools folder (and of PATH).
@@ -55,18 +55,18 @@ class RoutesTestResult(AmtoolResult):
 
 
 def amtool_path() -> str:
-    """The amtool to run: $AMTOOL if set, else the tools folder's, else the one on PATH."""
+    """The amtool to run: $AMTOOL if set, else the tools folder's, else the one on PATH; at
+    least its version floor (infra.tools.VERSION_FLOORS) wherever it comes from."""
     override = os.environ.get(AMTOOL_ENV)
-    if override:
-        if not (Path(override).is_file() and os.access(override, os.X_OK)):
-            raise AmtoolNotFoundError(
-                "amtool", detail=f"${AMTOOL_ENV}={override} is not an executable file"
-            )
-        return override
+    if override and not (Path(override).is_file() and os.access(override, os.X_OK)):
+        raise AmtoolNotFoundError(
+            "amtool", detail=f"${AMTOOL_ENV}={override} is not an executable file"
+        )
     try:
-        return tool_path("amtool")
+        return checked("amtool", override) if override else tool_path("amtool")
     except ToolMissingError as err:
-        raise AmtoolNotFoundError("amtool") from err
+        # Missing or below the version floor: the message says which, and `make tools`.
+        raise AmtoolNotFoundError("amtool", message=str(err)) from err
 
 
 def amtool_version() -> tuple[int, int, int]:

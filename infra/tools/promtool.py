@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.tools import ToolMissingError, tool_path
+from infra.tools import ToolMissingError, checked, tool_path
 
 #: Environment variable that points at a promtool binary other than the tools folder's.
 PROMTOOL_ENV = "PROMTOOL"
@@ -35,16 +35,16 @@ class PromtoolResult:
 
 
 def promtool_path() -> str:
-    """The promtool binary: $PROMTOOL if set, else the tools folder's, else the one on PATH."""
+    """The promtool binary: $PROMTOOL if set, else the tools folder's, else the one on PATH;
+    at least its version floor (infra.tools.VERSION_FLOORS) wherever it comes from."""
     configured = os.environ.get(PROMTOOL_ENV)
-    if configured:
-        if not Path(configured).is_file():
-            raise PromtoolNotFoundError("promtool", detail=f"${PROMTOOL_ENV}={configured}")
-        return configured
+    if configured and not Path(configured).is_file():
+        raise PromtoolNotFoundError("promtool", detail=f"${PROMTOOL_ENV}={configured}")
     try:
-        return tool_path("promtool")
+        return checked("promtool", configured) if configured else tool_path("promtool")
     except ToolMissingError as err:
-        raise PromtoolNotFoundError("promtool") from err
+        # Missing or below the version floor: the message says which, and `make tools`.
+        raise PromtoolNotFoundError("promtool", message=str(err)) from err
 
 
 def _run(args: Sequence[str], *, cwd: Path | None = None, timeout: float = 120) -> PromtoolResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from infra.checks.runner import (
 )
 from infra.cli import app
 from infra.synth import synth_stacks
+from infra.tools import VERSION_FLOORS, binary_version
 from tests.conftest import STACKS, stack_config
 
 
@@ -112,6 +114,43 @@ def test_check_without_the_tools_prints_whole_documents_and_exits_1(
     assert len(rows) == len(findings)
     assert all(x.endswith(" |") for x in rows)
     assert len([x for x in rows if "make tools" in x]) == 3
+
+
+def test_check_with_old_tools_says_too_old_once_per_validator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Debian bookworm's real promtool 2.42 and amtool 0.25 on PATH: each validator that needs
+    them reports, once, the version found, where, the floor and `make tools`; none runs them
+    (an old promtool would refuse every Prometheus 3 rule file, one confusing error each)."""
+    old = {name: Path("/usr/bin") / name for name in ("promtool", "amtool")}
+    for name, path in old.items():
+        if not os.access(path, os.X_OK):
+            pytest.skip(f"{path} is not installed: no real old {name} to run")
+        if binary_version(str(path)) >= VERSION_FLOORS[name]:
+            pytest.skip(f"{path} is not below {name}'s floor: no real old {name} to run")
+    _no_tools(monkeypatch, tmp_path)
+    on_path = tmp_path / "path"
+    on_path.mkdir()
+    for name, path in old.items():
+        (on_path / name).symlink_to(path)
+    monkeypatch.setenv("PATH", str(on_path))
+    args = ["check", "prod", "--stacks-dir", str(STACKS), "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, [*args, "--format", "json"])
+    assert result.exit_code == 1, result.output
+    findings = json.loads(result.stdout)
+    assert sorted(f["check"] for f in findings) == [
+        "amtool check-config",
+        "promtool check rules",
+        "promtool test rules",
+    ]
+    for finding in findings:
+        name = finding["check"].split()[0]
+        found = ".".join(map(str, binary_version(str(old[name]))))
+        floor = ".".join(map(str, VERSION_FLOORS[name]))
+        assert finding["message"] == (
+            f"not run: {name} too old: found {name} {found} at {on_path / name};"
+            f" need >= {floor}: run `make tools`"
+        )
 
 
 def test_a_failing_promtool_test_shows_the_failing_case_whole(tmp_path: Path) -> None:
