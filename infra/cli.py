@@ -183,8 +183,9 @@ def diff(  # noqa: PLR0917 (typer maps parameters to options)
     try:
         report = diff_refs(repo.resolve(), base, head, [stack] if stack else None)
     except DiffError as exc:
+        # No report could be made (2), which --fail-on's 1 must never be mistaken for.
         errors.print(f"estate diff: {exc}", markup=False, emoji=False)
-        raise typer.Exit(1) from None
+        raise typer.Exit(2) from None
     if output == "markdown":
         typer.echo(markdown(report), nl=False)
     elif output == "json":

@@ -13,7 +13,8 @@ from infra.naming import stack_name_problem
 
 
 class DiffError(RuntimeError):
-    """A side of the diff could not be synthesized; the message says which and why."""
+    """The diff could not be made (a side could not be synthesized, or paging could not be
+    computed); the message says which and why. `estate diff` exits 2 on it."""
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -44,11 +45,16 @@ def checkout(repo: Path, ref: str | None, where: Path) -> Iterator[Path]:
         _git(repo, "worktree", "remove", "--force", str(where))
 
 
-def synth_tree(source: Path, stacks: list[str] | None, out: Path) -> list[str]:
+def synth_tree(
+    source: Path, stacks: list[str] | None, out: Path, ref: str | None = None
+) -> list[str]:
     """Run `estate synth` of `source`'s own code over its own stacks into `out`.
 
+    `ref` is the git ref `source` is a worktree of (None: the working tree): errors name a
+    file as `<ref>:stacks/...`, never the throwaway worktree's path.
     Returns the stacks synthesized. A stack that does not exist at this ref is skipped
     (the comparison then reports it as added or removed)."""
+    where = f"{ref}:" if ref is not None else f"{source}/"
     available = sorted(
         p.name.removeprefix("Pulumi.").removesuffix(".yaml")
         for p in (source / "stacks").glob("Pulumi.*.yaml")
@@ -58,7 +64,7 @@ def synth_tree(source: Path, stacks: list[str] | None, out: Path) -> list[str]:
         # refuse `Pulumi....yaml`, and would then write (and remove) outside `out`.
         problem = stack_name_problem(name)
         if problem is not None:
-            raise DiffError(f"{source / 'stacks' / f'Pulumi.{name}.yaml'}: {problem}")
+            raise DiffError(f"{where}stacks/Pulumi.{name}.yaml: {problem}")
     wanted = [s for s in (stacks or available) if s in available]
     if not wanted:
         return []
@@ -85,6 +91,7 @@ def synth_tree(source: Path, stacks: list[str] | None, out: Path) -> list[str]:
         )
         if done.returncode != 0:
             raise DiffError(
-                f"estate synth {stack} failed at {source}:\n{(done.stderr or done.stdout).strip()}"
+                f"estate synth {stack} failed at {ref or source}:\n"
+                f"{(done.stderr or done.stdout).strip()}"
             )
     return wanted

@@ -30,6 +30,10 @@ class AmtoolNotFoundError(ToolMissingError):
     """amtool is not installed (or AMTOOL points nowhere)."""
 
 
+class AmtoolError(RuntimeError):
+    """amtool ran but could not do what was asked (e.g. route an alert through a config)."""
+
+
 @dataclass(frozen=True)
 class AmtoolResult:
     """One amtool run: whether the check passed, and what the tool said."""
@@ -75,7 +79,7 @@ def amtool_version() -> tuple[int, int, int]:
     try:
         return parse_version(result.output)
     except ValueError as err:
-        raise RuntimeError(f"cannot read amtool's version from: {result.output!r}") from err
+        raise AmtoolError(f"cannot read amtool's version from: {result.output!r}") from err
 
 
 def check_config(path: str | Path) -> AmtoolResult:
@@ -131,7 +135,7 @@ def route_receivers(config_path: str | Path, labels: Mapping[str, str]) -> tuple
     ]
     result = _run(args)
     if not result.ok:
-        raise RuntimeError(f"amtool could not route {dict(labels)}: {result.output}")
+        raise AmtoolError(f"amtool could not route {dict(labels)}: {result.output}")
     first = result.stdout.strip().splitlines()[0] if result.stdout.strip() else ""
     return tuple(r for r in first.split(",") if r)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -11,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from infra.diff import DiffError, diff_refs
-from infra.diff.compare import changed_paths, resources
+from infra.diff.compare import changed_paths, paging, resources
 from infra.diff.model import DiffReport
 from infra.diff.report import markdown, text
+from infra.tools import VERSION_FLOORS, binary_version
+from infra.tools.amtool import AmtoolError
 from tests.conftest import ROOT
 
 CODE = ("infra", "alerts", "dashboards", "stacks")
@@ -189,10 +192,10 @@ def test_a_deleted_retained_resource_is_not_data_loss(tmp_path: Path) -> None:
     assert lost.data_loss
 
 
-def _estate(*args: str) -> subprocess.CompletedProcess[str]:
+def _estate(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The installed console script, as CI runs it (stdout and stderr kept apart)."""
     exe = Path(sys.executable).parent / "estate"
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, check=False)
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, check=False, env=env)
 
 
 def test_fail_on_exits_1_after_the_whole_report_naming_what_it_found(repo: Path) -> None:
@@ -265,7 +268,94 @@ def test_a_ref_with_a_path_like_stack_file_is_refused_before_any_synth(repo: Pat
     sentinel.write_text("keep me\n")
     _git(repo, "add", "-A")
     _git(repo, "-c", "user.email=t@example.test", "-c", "user.name=t", "commit", "-qm", "odd")
-    with pytest.raises(DiffError, match=r"Pulumi\.\.\.\.yaml: stack name '\.\.' is not allowed"):
+    with pytest.raises(
+        DiffError, match=r"^HEAD:stacks/Pulumi\.\.\.\.yaml: stack name '\.\.' is not allowed"
+    ):
         diff_refs(repo, "HEAD~1", "HEAD", None)
     assert sentinel.read_text() == "keep me\n"
     assert (repo / ".git").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("file", "shown"), [("Pulumi..yaml", "'' (empty)"), ("Pulumi....yaml", "'..'")]
+)
+def test_a_refused_stack_file_is_named_by_ref_and_path_and_exits_2(
+    repo: Path, file: str, shown: str
+) -> None:
+    """Named as git names it (`<ref>:<path>`), not by the throwaway worktree's path; exit 2,
+    the code of a diff that could not be made, never 1, the code --fail-on uses."""
+    shutil.copy(repo / "stacks" / "Pulumi.dev.yaml", repo / "stacks" / file)
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.email=t@example.test", "-c", "user.name=t", "commit", "-qm", "odd")
+    done = _estate(
+        "diff", "--repo", str(repo), "--base", "HEAD", "--head", "HEAD~1", "--fail-on", "protected"
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    (message,) = done.stderr.strip().splitlines()
+    assert message.startswith(f"estate diff: HEAD:stacks/{file}: stack name {shown} is not allowed")
+    assert "estate-diff-" not in message
+
+
+def _path_without_amtool(tmp_path: Path, amtool: str | None) -> dict[str, str]:
+    """An environment whose PATH has git (and `amtool`, if given) and an empty tools folder."""
+    folder = tmp_path / "path"
+    folder.mkdir()
+    git = shutil.which("git")
+    assert git is not None
+    (folder / "git").symlink_to(git)
+    if amtool is not None:
+        (folder / "amtool").symlink_to(amtool)
+    env = {k: v for k, v in os.environ.items() if k != "AMTOOL"}
+    return {**env, "PATH": str(folder), "ESTATE_TOOLS_DIR": str(tmp_path / "no-tools")}
+
+
+def test_without_amtool_diff_says_paging_cannot_be_computed_and_exits_2(
+    repo: Path, tmp_path: Path
+) -> None:
+    """--fail-on lost-paging cannot pass when paging was never computed: exit 2, one line."""
+    env = _path_without_amtool(tmp_path, None)
+    done = _estate(
+        "diff", "--repo", str(repo), "--base", "HEAD", "--fail-on", "lost-paging", env=env
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "estate diff: paging impact cannot be computed: amtool not found"
+        f" (not in {tmp_path / 'no-tools' / 'bin'} nor on PATH): run `make tools` to install it"
+    ]
+
+
+def test_an_amtool_below_its_floor_is_refused_with_its_version(repo: Path, tmp_path: Path) -> None:
+    """Debian bookworm's real amtool 0.25 (its routes test prints a warning and fails)."""
+    old = "/usr/bin/amtool"
+    if not os.access(old, os.X_OK):
+        pytest.skip(f"{old} is not installed: no real old amtool to run")
+    version = binary_version(old)
+    if version >= VERSION_FLOORS["amtool"]:
+        pytest.skip(f"{old} is {version}, not below the floor: no real old amtool to run")
+    env = _path_without_amtool(tmp_path, old)
+    done = _estate("diff", "--repo", str(repo), "--base", "HEAD", env=env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        "estate diff: paging impact cannot be computed: amtool too old: found amtool"
+        f" {'.'.join(map(str, version))} at {tmp_path / 'path' / 'amtool'}; need >= 0.28.0:"
+        " run `make tools`"
+    ]
+
+
+def test_an_amtool_that_cannot_route_is_a_typed_error(tmp_path: Path) -> None:
+    """What diff_refs turns into a DiffError: amtool refusing the config it is asked to route."""
+    for side in ("base", "head"):
+        rules = tmp_path / side / "prometheus" / "rules"
+        rules.mkdir(parents=True)
+        (rules / "g.yaml").write_text(
+            "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up == 0\n"
+            "    labels: {severity: critical, service: s}\n"
+        )
+        (tmp_path / side / "alertmanager").mkdir()
+        (tmp_path / side / "alertmanager" / "alertmanager.yaml").write_text(
+            "route: [not, a, map]\n"
+        )
+    with pytest.raises(AmtoolError, match="amtool could not route"):
+        paging(tmp_path / "base", tmp_path / "head")
