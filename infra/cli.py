@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from infra.naming import InvalidStackNameError, validate_stack_name
+from infra.plan.alerts import RuleError
 from infra.synth import StackResult, StacksRefusedError, discover_stacks, synth_stacks
 from infra.synth.writer import OutputError
 
@@ -118,11 +119,25 @@ def synth(
     except OutputError as exc:
         _error(f"estate synth: {exc}")
         raise typer.Exit(2) from None
+    except RuleError as exc:
+        _error(f"estate synth: {_rule_refused(exc)}; nothing was written")
+        raise typer.Exit(2) from None
     if output == "json":
         typer.echo(synth_json(results), nl=False)
         return
     for result in results:
         _summary(result)
+
+
+def _rule_refused(err: RuleError) -> str:
+    """One line naming the alert, where it is declared and what is wrong (for invalid PromQL,
+    where in the expression): an alert someone just added is a user's error, not a bug."""
+    from infra.checks.runner import rule_error_finding
+
+    found = rule_error_finding(err)
+    line, _, rule = found.location.partition(" ")
+    text = f"alert rule refused: {found.file}:{line}: {rule}: {found.message}"
+    return " ".join(text.split())
 
 
 def synth_json(results: list[StackResult]) -> str:

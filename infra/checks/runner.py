@@ -7,6 +7,7 @@ import re
 import subprocess
 import tempfile
 import textwrap
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -22,6 +23,7 @@ from infra.checks.manifests import validate_tree
 from infra.checks.policies import evaluate, from_registration
 from infra.config import ConfigError, EstateConfig, load_stack_file, stack_file
 from infra.diff.report import code
+from infra.plan.alerts import RuleError
 from infra.plan.routing import load_routing_table, routing_table_path
 from infra.synth import StacksRefusedError, synth_stacks
 from infra.tools import ToolMissingError, amtool, promtool
@@ -308,7 +310,106 @@ def promtool_unit_tests(files: Sequence[Path] | None = None) -> Iterator[Finding
                 yield Finding("error", "promtool test rules", shown, location, message)
 
 
+#: The repository root: alert sources are named relative to it.
+_ROOT = Path(__file__).resolve().parents[2]
+#: The message of a RuleError for PromQL promql_parser refuses (infra/plan/alerts.py).
+_INVALID_PROMQL = re.compile(r"^expr is not valid PromQL \((?P<why>.*?)\): (?P<expr>.*)$", re.S)
+#: What promtool says of an expression it cannot parse, at a line:column inside it.
+_PROMTOOL_PARSE = re.compile(r"could not parse expression: (?P<where>\d+:\d+): (?P<what>.+)$")
+
+
+def _declared_at(err: BaseException) -> tuple[str, str]:
+    """The alert source (relative path, line) where the failing rule was declared: the
+    innermost frame in alerts/ outside its shared helpers, else the innermost in alerts/."""
+    frames = [
+        (Path(f.filename).resolve(), f.lineno)
+        for f in traceback.extract_tb(err.__traceback__)
+        if Path(f.filename).resolve().is_relative_to(_ROOT / "alerts")
+    ]
+    helpers = {_ROOT / "alerts" / "__init__.py", _ROOT / "alerts" / "settings.py"}
+    chosen = [f for f in frames if f[0] not in helpers] or frames
+    if not chosen:
+        return "-", "-"
+    path, line = chosen[-1]
+    return str(path.relative_to(_ROOT)), str(line or "-")
+
+
+def _promtool_position(rule: str, expr: str) -> tuple[str, str] | None:
+    """(line:column inside `expr`, promtool's message) from the real `promtool check rules`
+    on a one-rule file; None when promtool is missing, too old or does not place it."""
+    with tempfile.TemporaryDirectory(prefix="estate-rule-") as tmp:
+        path = Path(tmp) / "rule.yaml"
+        document = {"groups": [{"name": "estate-check", "rules": [{"alert": rule, "expr": expr}]}]}
+        path.write_text(yaml.safe_dump(document), encoding="utf-8")
+        try:
+            result = promtool.check_rules([path])
+        except (ToolMissingError, OSError, subprocess.SubprocessError):
+            return None
+    for line in result.output.splitlines():
+        match = _PROMTOOL_PARSE.search(line.strip())
+        if match is not None:
+            return match["where"], match["what"]
+    return None
+
+
+def rule_error_finding(err: Exception) -> Finding:
+    """One finding for an alert rule that cannot be built (a RuleError, or anything else the
+    alerts' code raised): the alert source file and line that declared it, the alert, and the
+    problem; for invalid PromQL, the position inside the expression as promtool gives it."""
+    file, line = _declared_at(err)
+    if not isinstance(err, RuleError):
+        return Finding(
+            "error",
+            "alert rules",
+            file,
+            line,
+            f"building the alert rules failed: {type(err).__name__}: {err}",
+        )
+    message = str(err).removeprefix(f"{err.rule}: ")
+    invalid = _INVALID_PROMQL.match(message)
+    if invalid is not None:
+        expr = invalid["expr"]
+        placed = _promtool_position(err.rule, expr)
+        shown = " ".join(expr.split())
+        if placed is not None:
+            message = f"invalid PromQL at {placed[0]} of the expression: {placed[1]}: {shown}"
+        else:
+            message = f"invalid PromQL ({invalid['why']}): {shown}"
+    return Finding("error", "alert rules", file, f"{line} {err.rule}", message)
+
+
+def rule_build_findings(stacks: list[str], stacks_dir: Path) -> tuple[list[Finding], list[str]]:
+    """Build each stack's alert rules before anything is synthesized: the findings of those
+    that cannot be built (each distinct one once) and the stacks whose rules were refused.
+    A stack whose config is refused is left to synth, which reports it as config findings."""
+    findings: list[Finding] = []
+    failed: list[str] = []
+    for stack in stacks:
+        try:
+            path = stack_file(stacks_dir, stack)
+            rule_groups(load_stack_file(path, stack), source=str(path))
+        except ConfigError:
+            continue
+        except Exception as err:  # reported as a finding naming the alert and its source
+            found = rule_error_finding(err)
+            if found not in findings:
+                findings.append(found)
+            failed.append(stack)
+    return findings, failed
+
+
 def run_checks(stacks: list[str], stacks_dir: Path, out: Path) -> list[Finding]:
+    findings, failed = rule_build_findings(stacks, stacks_dir)
+    if failed:
+        # The unit tests build the same rules: they would only repeat these findings.
+        rest = [s for s in stacks if s not in failed]
+        return findings + (_synth_and_check(rest, stacks_dir, out) if rest else [])
+    return _synth_and_check(stacks, stacks_dir, out, unit_tests=True)
+
+
+def _synth_and_check(
+    stacks: list[str], stacks_dir: Path, out: Path, *, unit_tests: bool = False
+) -> list[Finding]:
     findings: list[Finding] = []
     try:
         synth_stacks(stacks, stacks_dir, out)
@@ -316,13 +417,14 @@ def run_checks(stacks: list[str], stacks_dir: Path, out: Path) -> list[Finding]:
         findings += [_config_finding(e, p.key, p.message) for e in exc.errors for p in e.problems]
         ok = set(stacks) - set(exc.refused)
         if ok:
-            findings += run_checks(sorted(ok), stacks_dir, out)
+            findings += _synth_and_check(sorted(ok), stacks_dir, out, unit_tests=unit_tests)
         return findings
     for stack in stacks:
         target = Target(stack, load_stack_file(stack_file(stacks_dir, stack), stack), out / stack)
         for check in CHECKS:
             findings += _guarded(check.__name__, str(target.tree), partial(check, target))
-    findings += _guarded("promtool_unit_tests", "alerts/tests", promtool_unit_tests)
+    if unit_tests:
+        findings += _guarded("promtool_unit_tests", "alerts/tests", promtool_unit_tests)
     return findings
 
 

@@ -22,9 +22,11 @@ from infra.checks.runner import (
     failing_cases,
     promtool_check_findings,
     promtool_unit_tests,
+    rule_error_finding,
     to_markdown,
 )
 from infra.cli import app
+from infra.plan.alerts import RuleError, parse_promql
 from infra.synth import synth_stacks
 from infra.tools import VERSION_FLOORS, binary_version
 from tests.conftest import STACKS, stack_config
@@ -151,6 +153,18 @@ def test_check_with_old_tools_says_too_old_once_per_validator(
             f"not run: {name} too old: found {name} {found} at {on_path / name};"
             f" need >= {floor}: run `make tools`"
         )
+
+
+def test_invalid_promql_without_promtool_keeps_the_parsers_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """promtool gives the position inside the expression; without it, the parser's words."""
+    _no_tools(monkeypatch, tmp_path)
+    with pytest.raises(RuleError) as raised:
+        parse_promql("Broken", "sum(rate(x[5m])\n  by (a)")
+    finding = rule_error_finding(raised.value)
+    assert (finding.check, finding.file, finding.location) == ("alert rules", "-", "- Broken")
+    assert finding.message == "invalid PromQL (unclosed left parenthesis): sum(rate(x[5m]) by (a)"
 
 
 def test_a_failing_promtool_test_shows_the_failing_case_whole(tmp_path: Path) -> None:
