@@ -11,7 +11,8 @@ time and never recurses) refuses, naming the line:
   alias is expanded; more than `MAX_NODES` nodes in all; an alias to an anchor that is
   still open (a recursive structure);
 - complex keys (`? [a, b]`), aliases as keys and merge keys (`<<:`), which make keys that no
-  `pulumi config set --path` can address;
+  `pulumi config set --path` can address, and keys YAML reads as something other than text
+  (`1:`, `~:`, `yes:`: a key is a string);
 - explicit tags other than YAML's plain str, int, float, bool, null, map and seq (so no
   `!!binary`, `!!set`, `!!timestamp` or `!!python/...`);
 - `.inf`, `.nan` and numbers that overflow to them, integers longer than `MAX_INT_DIGITS`
@@ -228,6 +229,16 @@ _CONSTRUCTORS = {
 }
 
 
+#: What YAML makes of a plain key that is not text (`1:`, `~:`, `yes:`, `2024-01-01:`).
+_NOT_TEXT = {
+    _TAG + "int": "an integer",
+    _TAG + "float": "a number",
+    _TAG + "bool": "a boolean",
+    _TAG + "null": "null",
+    _TAG + "timestamp": "a date",
+}
+
+
 def _check_scalar(event: yaml.ScalarEvent, *, is_key: bool, where: str) -> None:
     _check_tag(event.tag, where)
     value = event.value
@@ -238,6 +249,13 @@ def _check_scalar(event: yaml.ScalarEvent, *, is_key: bool, where: str) -> None:
         tag = event.tag
     if is_key and plain and tag == _TAG + "merge":
         raise StackYamlError(where, "merge keys (<<) are not supported; write the keys out")
+    if is_key and tag in _NOT_TEXT:
+        shown = value or "(empty)"
+        raise StackYamlError(
+            where,
+            f"key {shown} is read as {_NOT_TEXT[tag]}: a key must be a string"
+            f' (quote it: "{value}")',
+        )
     if tag == _TAG + "float":
         if _NONFINITE.fullmatch(value.strip()):
             raise StackYamlError(where, f"{value!r} is not a finite number")

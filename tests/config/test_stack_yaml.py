@@ -58,6 +58,41 @@ def test_a_control_character_is_named_with_its_line(tmp_path: Path) -> None:
     assert ": line 2: not valid YAML: character U+0007" in _refusal(path)
 
 
+@pytest.mark.parametrize(
+    ("key", "kind"),
+    [
+        ("1", "an integer"),
+        ("~", "null"),
+        ("yes", "a boolean"),
+        ("1.5", "a number"),
+        ("2024-01-01", "a date"),
+    ],
+)
+def test_a_key_that_is_not_a_string_is_named_with_its_line(
+    tmp_path: Path, key: str, kind: str
+) -> None:
+    """Once reported as `blue-harvest:1` or `blue-harvest:None`, a key no one wrote."""
+    path = tmp_path / "Pulumi.local.yaml"
+    text = (STACKS / "Pulumi.local.yaml").read_text()
+    line = text.count("\n") + 1
+    path.write_text(f"{text}  {key}: x\n")
+    assert _refusal(path) == (
+        f"{path}: line {line}: key {key} is read as {kind}: a key must be a string"
+        f' (quote it: "{key}")'
+    )
+
+
+def test_a_nested_key_that_is_not_a_string_is_refused_too() -> None:
+    with pytest.raises(stack_yaml.StackYamlError) as caught:
+        stack_yaml.load(b"config:\n  blue-harvest:services:\n    1: {port: 1}\n")
+    assert caught.value.where == "line 3"
+    assert caught.value.message.startswith("key 1 is read as an integer")
+
+
+def test_quoted_keys_are_strings() -> None:
+    assert stack_yaml.load(b"'1': a\n\"~\": b\n!!str yes: c\n") == {"1": "a", "~": "b", "yes": "c"}
+
+
 def test_the_alias_bomb_is_refused_before_it_grows(tmp_path: Path) -> None:
     """The 483-byte bomb expands to 9**9 (387 million) strings; it is refused by counting,
     quickly and without the memory that expanding it would take."""
