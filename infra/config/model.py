@@ -57,7 +57,8 @@ _OIDC_ARN = r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/.+$"
 _CHANNEL = r"^#[a-z0-9_-]+$"
 _DURATION = r"^([0-9]+(ms|s|m|h|d|w|y))+$"
 #: An http(s) URL whose authority carries no userinfo: a password never sits in a URL key.
-_URL = r"^https?://[^\s/?#@]+([/?#][^\s]*)?$"
+#: The scheme is case-insensitive (RFC 3986); HttpUrl writes it lowercase.
+_URL = r"^(?i:https?)://[^\s/?#@]+([/?#][^\s]*)?$"
 _HOSTPORT = r"^[A-Za-z0-9.-]+:[0-9]{1,5}$"
 _CPU = r"^([0-9]+m|[0-9]+(\.[0-9]+)?)$"
 _MEMORY = r"^[0-9]+(Ki|Mi|Gi|Ti)$"
@@ -120,6 +121,35 @@ def _accept_secret(value: object, info: ValidationInfo) -> object:
 
 #: A secret setting: `secure:` in a stack file, a placeholder offline, plain text only in local.
 Secret = Annotated[SecretStr, BeforeValidator(_accept_secret)]
+
+
+def _lowercase_scheme(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme.lower()}{sep}{rest}"
+
+
+#: An http(s) URL setting (with `pattern=_URL`): `HTTPS://host` is read as `https://host`,
+#: so every check downstream (prod's https, the policies) compares one spelling.
+HttpUrl = Annotated[str, AfterValidator(_lowercase_scheme)]
+
+
+def _account_ids(value: object) -> object:
+    """aws:allowedAccountIds: a non-empty list (each item checked by `_account_id`)."""
+    if value is not None and (not isinstance(value, list | tuple) or not value):
+        raise ValueError(
+            f"must be a list of one or more account ids, each {PATTERN_HELP[_ACCOUNT_ID]}"
+        )
+    return value
+
+
+def _account_id(item: object) -> object:
+    """One message for an id that is not a quoted 12-digit string (unquoted, an id is a YAML
+    number, which would lose a leading zero)."""
+    if not (isinstance(item, str) and re.fullmatch(_ACCOUNT_ID, item)):
+        number = isinstance(item, int | float) and not isinstance(item, bool)
+        what = f"the number {item}" if number else repr(item)
+        raise ValueError(f"is {what}: must be {PATTERN_HELP[_ACCOUNT_ID]}")
+    return item
 
 
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$")
@@ -512,7 +542,7 @@ class PagerDutyConfig(_Model):
         default=None, description="Events API v2 integration (routing) key."
     )
     manage: PagerDutyManaged | None = None
-    url: str = Field(
+    url: HttpUrl = Field(
         default="https://events.pagerduty.com/v2/enqueue",
         pattern=_URL,
         description="Events API endpoint; tests point it at a local sink.",
@@ -621,10 +651,10 @@ class AlertingConfig(_Model):
     overrides: dict[str, AlertOverride] = Field(
         default_factory=dict, description="Alert name -> threshold/for changes."
     )
-    runbook_base_url: str = Field(
+    runbook_base_url: HttpUrl = Field(
         default="https://runbooks.blueharvest.example/alerts", pattern=_URL
     )
-    grafana_url: str = Field(
+    grafana_url: HttpUrl = Field(
         default="https://grafana.blueharvest.example",
         pattern=_URL,
         description="Base URL for the dashboard links in alert annotations.",
@@ -649,10 +679,10 @@ class MetricsConfig(_Model):
     grafana_storage: str | None = Field(
         default=None, pattern=_MEMORY, description="Grafana persistence size; none disables it."
     )
-    prometheus_external_url: str | None = Field(
+    prometheus_external_url: HttpUrl | None = Field(
         default=None, pattern=_URL, description="Where people reach Prometheus (alert links)."
     )
-    alertmanager_external_url: str | None = Field(
+    alertmanager_external_url: HttpUrl | None = Field(
         default=None, pattern=_URL, description="Where people reach Alertmanager (silences)."
     )
 
@@ -660,7 +690,7 @@ class MetricsConfig(_Model):
 class ExternalGrafana(_Model):
     """A Grafana outside the cluster that receives the dashboards via its API."""
 
-    url: str = Field(pattern=_URL)
+    url: HttpUrl = Field(pattern=_URL)
     auth: Secret = Field(description="Service-account token, or user:password.")
 
 
@@ -676,7 +706,7 @@ class TracingConfig(_Model):
     enabled: bool = True
     sample_ratio: float = Field(ge=0, le=1, description="Head sampling at the collector.")
     storage: Literal["memory", "elasticsearch", "opensearch"]
-    storage_url: str | None = Field(default=None, pattern=_URL)
+    storage_url: HttpUrl | None = Field(default=None, pattern=_URL)
     storage_username: str | None = None
     storage_password: Secret | None = None
     retention_days: int = Field(
@@ -738,10 +768,12 @@ class EstateConfig(BaseModel):
     environment: Environment = Field(alias=f"{PROJECT}:environment")
     aws_region: str | None = Field(default=None, alias="aws:region", pattern=_REGION)
     aws: AwsConfig = Field(alias=f"{PROJECT}:aws")
-    aws_allowed_account_ids: tuple[Annotated[str, Field(pattern=_ACCOUNT_ID)], ...] | None = Field(
+    aws_allowed_account_ids: Annotated[
+        tuple[Annotated[str, BeforeValidator(_account_id)], ...] | None,
+        BeforeValidator(_account_ids),
+    ] = Field(
         default=None,
         alias="aws:allowedAccountIds",
-        min_length=1,
         description="The only AWS accounts the provider may touch (required: staging, prod).",
     )
     aws_profile: str | None = Field(

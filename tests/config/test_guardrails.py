@@ -138,6 +138,26 @@ def test_prod_cannot_be_weakened(keys: dict[str, Any], expected: str) -> None:
     assert f": blue-harvest:{expected}: " in message, message
 
 
+@pytest.mark.parametrize("url", ["HTTP://traces.example:9200", "Http://traces.example:9200"])
+def test_a_plain_http_trace_store_is_refused_in_prod_whatever_the_schemes_case(url: str) -> None:
+    """Once refused with the no-credentials message: the scheme is compared case-insensitively."""
+    message = _refused("prod", tracing={"storageUrl": url})
+    assert message.endswith(
+        ": blue-harvest:tracing.storageUrl: must be https:// in prod: the trace store uses TLS"
+    ), message
+    assert "credentials" not in message
+
+
+def test_a_capital_scheme_is_read_as_the_scheme() -> None:
+    config = make_config(
+        "prod",
+        tracing={"storageUrl": "HTTPS://Traces.example:9200/x"},
+        alerting={"runbookBaseUrl": "Https://runbooks.example/a"},
+    )
+    assert config.tracing.storage_url == "https://Traces.example:9200/x"
+    assert config.alerting.runbook_base_url == "https://runbooks.example/a"
+
+
 def test_the_paging_limits_hold_at_their_edge() -> None:
     grouping = {"groupWait": "5m", "groupInterval": "30m", "repeatInterval": "24h"}
     assert make_config("prod", alerting={"grouping": grouping})
@@ -153,11 +173,25 @@ def test_allowed_account_ids_are_required_in_staging_and_prod(environment: str) 
     assert make_config("dev").aws_allowed_account_ids is None
 
 
-def test_allowed_account_ids_are_quoted_twelve_digit_ids() -> None:
-    message = _refused("dev", extra={"aws:allowedAccountIds": [12345]})
-    assert ": aws:allowedAccountIds[0]: " in message
-    message = _refused("dev", extra={"aws:allowedAccountIds": ["12345"]})
-    assert "12-digit" in message
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [
+        # Unquoted, an id is a YAML number: one message, not pydantic's words twice over.
+        ([333333333333], "aws:allowedAccountIds[0]: is the number 333333333333: must be"),
+        (["333333333333", "12345"], "aws:allowedAccountIds[1]: is '12345': must be"),
+        ([True], "aws:allowedAccountIds[0]: is True: must be"),
+        ("333333333333", "aws:allowedAccountIds: must be a list of one or more account ids, each"),
+        ([], "aws:allowedAccountIds: must be a list of one or more account ids, each"),
+    ],
+)
+def test_allowed_account_ids_are_quoted_twelve_digit_ids(ids: object, expected: str) -> None:
+    message = _refused("prod", extra={"aws:allowedAccountIds": ids})
+    (line,) = [x for x in message.splitlines() if "aws:allowedAccountIds" in x]
+    assert line.endswith(f': {expected} a 12-digit AWS account id, quoted ("012345678901")'), (
+        message
+    )
+    assert "Tuple" not in message
+    assert "valid string" not in message
 
 
 def test_assume_roles_name_role_arns_and_never_echo_them() -> None:
