@@ -174,7 +174,9 @@ def diff(  # noqa: PLR0917 (typer maps parameters to options)
     ] = None,
     repo: Annotated[Path, typer.Option("--repo", help="The git repository.")] = Path("."),
 ) -> None:
-    """Synthesize two git refs and report resources, alert rules, paging and dashboards."""
+    """Synthesize two git refs and report resources, alert rules, paging and dashboards.
+    Exits 2 when no report can be made (a ref that does not synthesize; amtool missing or
+    too old, so paging impact cannot be computed)."""
     from infra.diff import DiffError, diff_refs
     from infra.diff.report import failures, markdown, parse_fail_on, terminal, to_json
 
