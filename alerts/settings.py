@@ -15,7 +15,7 @@ from types import MappingProxyType
 
 from infra.catalog.dashboard_refs import PanelRef
 from infra.config.errors import ConfigError, ConfigProblem
-from infra.config.model import AlertOverride, EstateConfig
+from infra.config.model import AlertingConfig, AlertOverride, EstateConfig
 from infra.naming import PROJECT
 from infra.plan.alerts import AlertRule, RuleError, Severity, check_duration
 from infra.text import num
@@ -178,8 +178,9 @@ class Settings:
     )
     recording_interval: str = "30s"
     #: Alert links: `<runbook_base_url>/<AlertName>` and a Grafana panel URL.
-    runbook_base_url: str = "https://runbooks.blueharvest.example/alerts"
-    grafana_url: str = "https://grafana.blueharvest.example"
+    # The config's defaults (alerting.runbookBaseUrl, alerting.grafanaUrl), written once there.
+    runbook_base_url: str = AlertingConfig.model_fields["runbook_base_url"].default
+    grafana_url: str = AlertingConfig.model_fields["grafana_url"].default
     tuning: Mapping[str, Tuning] = field(default_factory=lambda: DEFAULT_TUNING)
 
     def __post_init__(self) -> None:

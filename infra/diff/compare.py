@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from infra.checks.policies import STATEFUL_TYPES
+from infra.checks.route_match import paging_receivers
 from infra.diff.model import (
     DashboardChange,
     PagingChange,
@@ -185,10 +186,6 @@ def _am(tree: Path) -> tuple[Path, dict[str, Any]] | None:
     return path, yaml.safe_load(path.read_text()) or {}
 
 
-def _paging_receivers(config: dict[str, Any]) -> set[str]:
-    return {r["name"] for r in config.get("receivers", []) if r.get("pagerduty_configs")}
-
-
 def _receivers(am: tuple[Path, dict[str, Any]] | None, labels: dict[str, str]) -> tuple[str, ...]:
     if am is None:
         return ()
@@ -200,8 +197,8 @@ def paging(base: Path, head: Path) -> tuple[PagingChange, ...]:
     amtool on each side's config). Only alerts whose receivers changed are returned."""
     before_alerts, after_alerts = _alerts(base), _alerts(head)
     before_am, after_am = _am(base), _am(head)
-    paging_before = _paging_receivers(before_am[1]) if before_am else set()
-    paging_after = _paging_receivers(after_am[1]) if after_am else set()
+    paging_before = paging_receivers(before_am[1]) if before_am else frozenset()
+    paging_after = paging_receivers(after_am[1]) if after_am else frozenset()
     changes: list[PagingChange] = []
     for key in sorted(set(before_alerts) | set(after_alerts)):
         old, new = before_alerts.get(key), after_alerts.get(key)
