@@ -456,7 +456,7 @@ def _tls(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
             continue
         for path, urls in _find_key(r.props.get("values") or {}, "server_urls"):
             for i, url in enumerate(urls if isinstance(urls, list) else [urls]):
-                if isinstance(url, str) and url.startswith("http://"):
+                if isinstance(url, str) and url.lower().startswith("http://"):
                     yield Violation(
                         "tls",
                         r.urn,

@@ -199,3 +199,11 @@ def test_a_prod_stack_running_a_staging_config_meets_prod_policies() -> None:
     assert resources[0].stack == "prod"
     found = {v.policy for v in evaluate(resources, config.environment)}
     assert found == {"stateful-protected"}  # staging's unprotected log groups and key
+
+
+def test_a_trace_store_on_plain_http_is_refused_whatever_the_scheme_case(tmp_path: Path) -> None:
+    source = Path(__file__).parent / "fixtures" / "tls-trace-store.json"
+    upper = tmp_path / "tls-trace-store-upper.json"
+    upper.write_text(source.read_text().replace('"http://', '"HTTP://'))
+    assert '"HTTP://' in upper.read_text()
+    assert "tls" in [v.policy for v in evaluate(_on_stack(upper, "prod"))]
