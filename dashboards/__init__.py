@@ -36,6 +36,7 @@ with warnings.catch_warnings():
         canonical_json,
     )
 
+from alerts.settings import Settings
 from infra.config.model import EstateConfig
 
 #: The folders the dashboards live in, one per area.
@@ -51,10 +52,11 @@ __all__ = [
 ]
 
 
-def build_all(config: EstateConfig) -> list[DashboardDoc]:
+def build_all(config: EstateConfig, settings: Settings | None = None) -> list[DashboardDoc]:
     """The dashboards of one stack, in dashboard_refs order: the seed's four, then the
-    estate's own health (meta-monitoring, not in the seed)."""
-    ctx = Context.from_config(config)
+    estate's own health (meta-monitoring, not in the seed). `settings`: the alerts' settings
+    for `config` when the caller has built them already."""
+    ctx = Context.from_config(config, settings)
     return [
         application_overview.build(ctx),
         database_performance.build(ctx),

@@ -160,8 +160,12 @@ class Context:
     traces: bool
 
     @classmethod
-    def from_config(cls, config: EstateConfig) -> Context:
-        settings = Settings.from_config(config, source=f"stacks/Pulumi.{config.environment}.yaml")
+    def from_config(cls, config: EstateConfig, settings: Settings | None = None) -> Context:
+        """`settings`: the alerts' settings already built for `config` (by program.plan),
+        so the stack's overrides are read once; built here when not given."""
+        if settings is None:
+            source = f"stacks/Pulumi.{config.environment}.yaml"
+            settings = Settings.from_config(config, source=source)
         return cls(
             environment=config.environment,
             namespace=config.cluster.namespace,

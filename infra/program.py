@@ -15,7 +15,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from pydantic import SecretStr
 
-from alerts import rule_groups
+from alerts import Settings
+from alerts import build as build_rules
 from dashboards import build_all
 from infra.components.cloudwatch_logs import CloudWatchLogs
 from infra.components.dashboards import (
@@ -82,12 +83,15 @@ def plan(config: EstateConfig, *, source: str | None = None) -> EstatePlan:
     where = source or f"stacks/Pulumi.{config.environment}.yaml"
     problems = _Problems()
     problems.add(identity_problems(config, source))
-    groups = problems.attempt(lambda: rule_groups(config, source=where))
+    # The alerts' settings (the stack's overrides) are read once: the rules and the dashboards
+    # both take them.
+    settings = problems.attempt(lambda: Settings.from_config(config, source=where))
+    groups = problems.attempt(lambda: build_rules(settings)) if settings else None
     if groups is not None:
         problems.add(critical_for_problems(config, groups))
     workloads = problems.attempt(lambda: workload_specs(config))
     monitoring = problems.attempt(lambda: monitoring_plan(config, groups or []))
-    dashboards = problems.attempt(lambda: dashboards_plan(config))
+    dashboards = problems.attempt(lambda: dashboards_plan(config, settings)) if settings else None
     if problems.found or workloads is None or monitoring is None or dashboards is None:
         raise ConfigError(where, problems.found)
     return EstatePlan(
@@ -125,10 +129,10 @@ def monitoring_plan(config: EstateConfig, groups: list[RuleGroup]) -> Monitoring
     )
 
 
-def dashboards_plan(config: EstateConfig) -> DashboardsPlan:
+def dashboards_plan(config: EstateConfig, settings: Settings) -> DashboardsPlan:
     external = config.grafana.external
     return DashboardsPlan(
-        dashboards=build_all(config),
+        dashboards=build_all(config, settings),
         namespace=config.metrics.namespace,
         external=ExternalGrafanaPlan(url=external.url, auth=external.auth) if external else None,
     )
