@@ -212,7 +212,9 @@ def _receiver(name: str, config: EstateConfig, secrets_dir: str) -> dict[str, An
                 {
                     "api_url_file": f"{secrets_dir}/{SLACK_WEBHOOK_URL_FILES[name]}",
                     "channel": _slack_channel(config, name).channel,
-                    "send_resolved": True,
+                    # Info is at most daily: its repeat interval is 24h or more, and a
+                    # flapping info alert must not post a resolve each time it clears.
+                    "send_resolved": name != SLACK_INFO,
                     "title": _SLACK_TITLE.replace("ENV", env),
                     "text": _SLACK_TEXT,
                 }

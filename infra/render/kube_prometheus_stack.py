@@ -44,9 +44,14 @@ def flavor_values(config: EstateConfig) -> dict[str, Any]:
     no `absent(up{job=...})` rule pages forever on a job that can never exist."""
     flavor = config.cluster.flavor
     unreachable = UNREACHABLE_JOBS[flavor]
-    rules: dict[str, bool] = {"general": False}
-    rules.update(dict.fromkeys(rule_groups_of_jobs(unreachable), False))
-    out: dict[str, Any] = {"defaultRules": {"create": True, "rules": rules}}
+    rules: dict[str, bool] = dict.fromkeys(rule_groups_of_jobs(unreachable), False)
+    # The chart's `general` group stays for TargetDown (any scraped job with over 10% of its
+    # targets down: kubelet, node-exporter, kube-state-metrics, the operator...); only its
+    # Watchdog is off, since alerts/platform.py owns the one heartbeat, routed by name.
+    # InfoInhibitor (severity none) is routed to `null` by name.
+    out: dict[str, Any] = {
+        "defaultRules": {"create": True, "rules": rules, "disabled": {"Watchdog": True}}
+    }
     for component in unreachable_components(flavor):
         out[component] = {"enabled": False}
     return out
@@ -131,8 +136,7 @@ def values(config: EstateConfig, alertmanager_config: dict[str, Any]) -> dict[st
         },
         "grafana": merge(grafana, chart_values(config)),
         # The chart's cluster rules stay, less what the cluster's flavor cannot scrape
-        # (flavor_values); its `general` group is off because alerts/platform.py owns Watchdog
-        # (one heartbeat, routed by name) and nothing here uses InfoInhibitor.
+        # (flavor_values), and the chart's own Watchdog.
         "kubeStateMetrics": {"enabled": True},
         "nodeExporter": {"enabled": True},
         **flavor_values(config),

@@ -107,8 +107,16 @@ def test_the_charts_own_watchdog_is_off_so_only_ours_fires() -> None:
     for flavor in ("eks", "kind", "generic"):
         v = values(make_config("prod", cluster={"flavor": flavor}), AM_CONFIG)
         assert v["defaultRules"]["create"] is True
-        assert v["defaultRules"]["rules"]["general"] is False
-        assert "general" not in {g.key for g in enabled_rule_groups(v)}
+        assert v["defaultRules"]["disabled"] == {"Watchdog": True}
+
+
+def test_the_charts_target_down_stays_for_the_jobs_the_estate_has_no_alert_for() -> None:
+    """`general` holds TargetDown, the only down-alert for kubelet, node-exporter,
+    kube-state-metrics and the operator; switching the group off loses it."""
+    for flavor in ("eks", "kind", "generic"):
+        v = values(make_config("prod", cluster={"flavor": flavor}), AM_CONFIG)
+        assert "general" not in v["defaultRules"]["rules"]
+        assert "general" in {g.key for g in enabled_rule_groups(v)}
 
 
 @pytest.mark.parametrize("flavor", ["eks", "kind", "generic"])
