@@ -18,6 +18,7 @@ from pydantic_core import ErrorDetails
 from infra.config import stack_yaml
 from infra.config.defaults import ENV_DEFAULTS, merge
 from infra.config.errors import ConfigError, ConfigProblem
+from infra.config.identity import environment_problems
 from infra.config.model import (
     ENVIRONMENTS,
     PATTERN_HELP,
@@ -171,8 +172,9 @@ def build_config(
         allowed_envs = ", ".join(ENVIRONMENTS)
         hint = "" if env_key in raw else f" (unset, and the stack name {stack!r} is not one)"
         problems.append(ConfigProblem(env_key, f"must be one of: {allowed_envs}{hint}"))
-    if problems:
         raise ConfigError(source, problems)
+    # Collected with the rest, so a file with several mistakes is fixed in one run.
+    problems += [ConfigProblem(env_key, m) for m in environment_problems(stack, raw.get(env_key))]
 
     given = {k: v for k, v in raw.items() if k in known}
     given[env_key] = environment
@@ -182,9 +184,8 @@ def build_config(
             data, context={"plaintext_secrets_ok": plaintext_secrets_ok}
         )
     except ValidationError as exc:
-        raise ConfigError(source, _problems(exc)) from None
-    problems = _provider_token_problems(config, raw, plaintext_secrets_ok)
-
+        raise ConfigError(source, [*problems, *_problems(exc)]) from None
+    problems += _provider_token_problems(config, raw, plaintext_secrets_ok)
     if problems:
         raise ConfigError(source, problems)
     return config

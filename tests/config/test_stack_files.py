@@ -9,7 +9,7 @@ import pytest
 
 from infra.config import ConfigError, load_stack_file
 from infra.program import plan
-from tests.conftest import stack_config
+from tests.conftest import STACKS, stack_config
 
 HERE = Path(__file__).parent
 GOOD = sorted((HERE / "good").glob("Pulumi.*.yaml"))
@@ -104,3 +104,22 @@ def test_keys_without_namespace_belong_to_the_project() -> None:
 def test_missing_stack_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no such stack file"):
         load_stack_file(tmp_path / "Pulumi.nope.yaml")
+
+
+def test_every_mistake_of_a_file_is_reported_in_one_run(tmp_path: Path) -> None:
+    """An unknown key, a field error and a stack that declares another environment: one run,
+    three problems, so the user fixes the file once."""
+    text = (STACKS / "Pulumi.prod.yaml").read_text()
+    text = text.replace("blue-harvest:environment: prod", "blue-harvest:environment: staging")
+    text = text.replace("    retentionDays: 90\n", "    retentionDays: 2\n")
+    text = text.replace("config:\n", "config:\n  blue-harvest:colour: blue\n", 1)
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_stack_file(path, "prod")
+    keys = {p.key for p in caught.value.problems}
+    assert {
+        "blue-harvest:colour",
+        "blue-harvest:environment",
+        "blue-harvest:logs.retentionDays",
+    } <= keys
