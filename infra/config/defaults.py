@@ -34,6 +34,17 @@ def _metrics(  # noqa: PLR0917 (one row of the sizing table)
     }
 
 
+def _slos(availability: float, latency: float, *, page: bool) -> dict[str, Any]:
+    """The backend's two SLOs (alerts/slos.py): non-5xx user requests, and user requests
+    within 1 s (a bucket of the seed's histogram), over 30 days."""
+    return {
+        "backend": {
+            "availability": {"objective": availability, "page": page},
+            "latency": {"objective": latency, "thresholdSeconds": 1, "page": page},
+        }
+    }
+
+
 ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
     "local": {
         f"{_P}:aws": {"enabled": False},
@@ -70,6 +81,7 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
         f"{_P}:tracing": {"sampleRatio": 1.0, "storage": "memory", "retentionDays": 3},
         f"{_P}:loki": {"retention": "72h", "storage": "filesystem"},
         f"{_P}:sentry": {"enabled": False, "tracesSampleRate": 1.0},
+        f"{_P}:slos": _slos(0.995, 0.95, page=False),
     },
     "staging": {
         f"{_P}:aws": {"enabled": True},
@@ -88,6 +100,7 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
         f"{_P}:tracing": {"sampleRatio": 1.0, "storage": "memory", "retentionDays": 7},
         f"{_P}:loki": {"retention": "168h", "storage": "filesystem"},
         f"{_P}:sentry": {"enabled": True, "tracesSampleRate": 1.0},
+        f"{_P}:slos": _slos(0.995, 0.95, page=True),
     },
     "prod": {
         f"{_P}:aws": {"enabled": True},
@@ -106,6 +119,7 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
         f"{_P}:tracing": {"sampleRatio": 0.1, "storage": "elasticsearch", "retentionDays": 14},
         f"{_P}:loki": {"retention": "720h", "storage": "s3"},
         f"{_P}:sentry": {"enabled": True, "tracesSampleRate": 0.1},
+        f"{_P}:slos": _slos(0.999, 0.99, page=True),
     },
 }
 

@@ -661,6 +661,21 @@ class AlertingConfig(_Model):
     )
 
 
+class SloConfig(_Model):
+    """One service level objective over 30 days (alerts/slos.py renders its rules and tests)."""
+
+    objective: float = Field(
+        gt=0, lt=1, description="The share of good user requests, e.g. 0.999 for 99.9%."
+    )
+    threshold_seconds: float | None = Field(
+        default=None, gt=0, description="Latency SLOs: a histogram bucket boundary, e.g. 1."
+    )
+    page: bool = Field(
+        default=False,
+        description="The fast burn tiers page (critical); else every tier is a ticket (warning).",
+    )
+
+
 class MetricsConfig(_Model):
     """kube-prometheus-stack: Prometheus, Alertmanager, Grafana and the operator."""
 
@@ -795,6 +810,11 @@ class EstateConfig(BaseModel):
     loki: LokiConfig = Field(alias=f"{PROJECT}:loki")
     sentry: SentryConfig = Field(alias=f"{PROJECT}:sentry")
     rum: RumConfig = Field(default=RumConfig(), alias=f"{PROJECT}:rum")
+    slos: dict[str, dict[str, SloConfig]] = Field(
+        default_factory=dict,
+        alias=f"{PROJECT}:slos",
+        description="Service -> SLI (availability, latency) -> objective (alerts/slos.py).",
+    )
 
     @property
     def metric_namespace(self) -> str:
