@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,14 @@ import yaml
 from infra.checks.policies import STATEFUL_TYPES
 from infra.checks.route_match import paging_receivers
 from infra.diff.model import (
+    BurnTier,
     DashboardChange,
     PagingChange,
     PanelChange,
     PropertyChange,
     ResourceChange,
     RuleChange,
+    SloChange,
     StackDiff,
 )
 from infra.tools.amtool import route_receivers
@@ -158,9 +161,23 @@ def _alerts(tree: Path) -> dict[tuple[str, str], dict[str, Any]]:
         for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
             for rule in group.get("rules", []):
                 if "alert" in rule:
-                    service = str((rule.get("labels") or {}).get("service", ""))
-                    out[(rule["alert"], service)] = {"group": group["name"], **rule}
+                    labels = rule.get("labels") or {}
+                    service = str(labels.get("service", ""))
+                    out[(_alert_id(rule), service)] = {"group": group["name"], **rule}
     return out
+
+
+#: The labels that tell apart the rules of one alert name: an SLO's burn tiers share
+#: `ErrorBudgetFastBurn` (alerts/slos.py) and differ by SLO and windows.
+_DISTINGUISHING = ("slo", "long_window", "short_window")
+
+
+def _alert_id(rule: dict[str, Any]) -> str:
+    """`HighErrorRate`, or `ErrorBudgetFastBurn{slo=backend-availability,long_window=1h,...}`
+    for an alert whose name several rules share."""
+    labels = rule.get("labels") or {}
+    parts = [f"{k}={labels[k]}" for k in _DISTINGUISHING if k in labels]
+    return f"{rule['alert']}{{{','.join(parts)}}}" if parts else str(rule["alert"])
 
 
 def rules(base: Path, head: Path) -> tuple[RuleChange, ...]:
@@ -293,6 +310,117 @@ def dashboards(base: Path, head: Path) -> tuple[DashboardChange, ...]:
     return tuple(changes)
 
 
+def _slo_rules(tree: Path) -> dict[str, list[dict[str, Any]]]:
+    """The burn-rate alerts by SLO (`slo` label): alerts carrying `objective` and `burn_rate`."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for rule in _alerts(tree).values():
+        labels = rule.get("labels") or {}
+        if {"slo", "objective", "burn_rate"} <= set(labels):
+            out.setdefault(str(labels["slo"]), []).append(rule)
+    return out
+
+
+def _tier(
+    rule: dict[str, Any],
+    am: tuple[Path, dict[str, Any]] | None,
+    paging_set: frozenset[str],
+) -> BurnTier:
+    labels = rule.get("labels") or {}
+    burn = Decimal(str(labels["burn_rate"]))
+    budget = Decimal(1) - Decimal(str(labels["objective"]))
+    receivers = _receivers(am, _labels(rule))
+    return BurnTier(
+        alert=str(rule["alert"]),
+        burn_rate=float(burn),
+        long_window=str(labels.get("long_window", "")),
+        short_window=str(labels.get("short_window", "")),
+        threshold=float(burn * budget),
+        severity=str(labels.get("severity", "")),
+        receivers=receivers,
+        pages=bool(set(receivers) & paging_set),
+    )
+
+
+def _slo_side(
+    rules: list[dict[str, Any]], am: tuple[Path, dict[str, Any]] | None
+) -> tuple[tuple[BurnTier, ...], float | None, str | None]:
+    paging_set = paging_receivers(am[1]) if am else frozenset()
+    tiers = sorted(
+        (_tier(r, am, paging_set) for r in rules), key=lambda t: (-t.burn_rate, t.long_window)
+    )
+    labels = (rules[0].get("labels") or {}) if rules else {}
+    objective = float(labels["objective"]) if "objective" in labels else None
+    window = str(labels["window"]) if "window" in labels else None
+    return tuple(tiers), objective, window
+
+
+def _tier_fields(t: BurnTier | None) -> dict[str, Any]:
+    if t is None:
+        return {}
+    return {
+        "threshold": t.threshold,
+        "severity": t.severity,
+        "receivers": list(t.receivers),
+        "pages": t.pages,
+    }
+
+
+def slos(base: Path, head: Path) -> tuple[SloChange, ...]:
+    """Every SLO whose objective, window or burn tiers differ, with the tiers that page on
+    each side (real amtool on each side's routing)."""
+    before, after = _slo_rules(base), _slo_rules(head)
+    changes: list[SloChange] = []
+    for name in sorted(set(before) | set(after)):
+        old_rules, new_rules = before.get(name, []), after.get(name, [])
+        if _comparable(old_rules) == _comparable(new_rules) and _am_same(base, head):
+            continue
+        old, old_objective, old_window = _slo_side(old_rules, _am(base))
+        new, new_objective, new_window = _slo_side(new_rules, _am(head))
+        old_by = {t.name: t for t in old}
+        new_by = {t.name: t for t in new}
+        moved = [
+            PropertyChange(f"{tier}.{path}", a, b)
+            for tier in [*old_by, *(t for t in new_by if t not in old_by)]
+            for path, a, b in changed_paths(
+                _tier_fields(old_by.get(tier)), _tier_fields(new_by.get(tier))
+            )
+        ]
+        if old == new and old_objective == new_objective and old_window == new_window:
+            continue
+        labels = ((new_rules or old_rules)[0].get("labels")) or {}
+        changes.append(
+            SloChange(
+                slo=name,
+                service=str(labels.get("service", "")),
+                sli=str(labels.get("sli", "")),
+                kind="added" if not old_rules else "removed" if not new_rules else "changed",
+                objective_before=old_objective,
+                objective_after=new_objective,
+                window_before=old_window,
+                window_after=new_window,
+                tiers_before=old,
+                tiers_after=new,
+                pages_before=tuple(t.name for t in old if t.pages),
+                pages_after=tuple(t.name for t in new if t.pages),
+                tickets_before=tuple(t.name for t in old if not t.pages),
+                tickets_after=tuple(t.name for t in new if not t.pages),
+                moved=tuple(moved),
+            )
+        )
+    return tuple(changes)
+
+
+def _comparable(rules: list[dict[str, Any]]) -> list[str]:
+    return sorted(json.dumps(r, sort_keys=True, default=str) for r in rules)
+
+
+def _am_same(base: Path, head: Path) -> bool:
+    """Both sides have the same Alertmanager config (so unchanged SLO rules reach the same
+    receivers on both, without asking amtool)."""
+    before, after = _am(base), _am(head)
+    return (before[1] if before else None) == (after[1] if after else None)
+
+
 def compare_stack(stack: str, base: Path, head: Path) -> StackDiff:
     notes = []
     if not base.is_dir():
@@ -307,4 +435,5 @@ def compare_stack(stack: str, base: Path, head: Path) -> StackDiff:
         routing=routing(base, head),
         dashboards=dashboards(base, head),
         notes=tuple(notes),
+        slos=slos(base, head),
     )

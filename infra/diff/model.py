@@ -76,6 +76,56 @@ class DashboardChange:
 
 
 @dataclass(frozen=True)
+class BurnTier:
+    """One burn-rate alert of an SLO, as one side's rule files and routing have it."""
+
+    alert: str
+    burn_rate: float
+    long_window: str
+    short_window: str
+    #: The error ratio both windows must exceed: burn_rate x (1 - objective).
+    threshold: float
+    severity: str
+    receivers: tuple[str, ...]
+    pages: bool
+
+    @property
+    def name(self) -> str:
+        """`14.4x 1h/5m`."""
+        return f"{self.burn_rate:g}x {self.long_window}/{self.short_window}"
+
+
+@dataclass(frozen=True)
+class SloChange:
+    """One SLO whose objective, window or burn tiers (thresholds, severity, receivers) differ.
+
+    `pages_*` and `tickets_*` name the tiers (`14.4x 1h/5m`) that reach a paging receiver, and
+    those that reach only others, on each side."""
+
+    slo: str
+    service: str
+    sli: str
+    kind: Change
+    objective_before: float | None
+    objective_after: float | None
+    window_before: str | None
+    window_after: str | None
+    tiers_before: tuple[BurnTier, ...]
+    tiers_after: tuple[BurnTier, ...]
+    pages_before: tuple[str, ...]
+    pages_after: tuple[str, ...]
+    tickets_before: tuple[str, ...]
+    tickets_after: tuple[str, ...]
+    #: Per tier (`14.4x 1h/5m`): what moved (threshold, severity, receivers).
+    moved: tuple[PropertyChange, ...] = ()
+
+    @property
+    def lost_paging(self) -> tuple[str, ...]:
+        """Tiers that paged before and no longer do."""
+        return tuple(t for t in self.pages_before if t not in self.pages_after)
+
+
+@dataclass(frozen=True)
 class StackDiff:
     stack: str
     resources: tuple[ResourceChange, ...] = ()
@@ -84,10 +134,18 @@ class StackDiff:
     routing: tuple[PropertyChange, ...] = ()
     dashboards: tuple[DashboardChange, ...] = ()
     notes: tuple[str, ...] = ()
+    slos: tuple[SloChange, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not (self.resources or self.rules or self.paging or self.routing or self.dashboards)
+        return not (
+            self.resources
+            or self.rules
+            or self.paging
+            or self.routing
+            or self.dashboards
+            or self.slos
+        )
 
     @property
     def data_loss(self) -> tuple[ResourceChange, ...]:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from rich.console import Console
 from rich.text import Text
 
-from infra.diff.model import DiffReport, PropertyChange, ResourceChange, StackDiff
+from infra.diff.model import DiffReport, PropertyChange, ResourceChange, SloChange, StackDiff
 
 #: What `--fail-on` accepts.
 FailOn = Literal["data-loss", "lost-paging", "protected"]
@@ -163,7 +163,21 @@ def summary_rows(s: StackDiff) -> dict[str, int]:
         "rules": len(s.rules),
         "lost paging": len(s.lost_paging),
         "dashboards": len(s.dashboards),
+        "slos": len(s.slos),
     }
+
+
+def _slo_lines(c: SloChange) -> Iterator[tuple[str, str, str]]:
+    """(label, before, after) lines of an SLO change: objective, window, what pages, what
+    opens a ticket, each printed even when unchanged (the reader sees the whole policy)."""
+
+    def tiers(names: tuple[str, ...]) -> str:
+        return ", ".join(names) or "nothing"
+
+    yield "objective", encode(c.objective_before), encode(c.objective_after)
+    yield "window", c.window_before or "(none)", c.window_after or "(none)"
+    yield "pages", tiers(c.pages_before), tiers(c.pages_after)
+    yield "tickets", tiers(c.tickets_before), tiers(c.tickets_after)
 
 
 # --- plain text -----------------------------------------------------------------------------
@@ -234,6 +248,14 @@ def _text_lines(report: DiffReport) -> Iterator[tuple[str, Style]]:
                 for panel in d.panels:
                     yield f"    {panel.kind} panel {panel.panel}", ""
                     yield from ((f"      {_prop_text(p)}", "") for p in panel.fields)
+        if s.slos:
+            yield "SLOs", "title"
+            for sc in s.slos:
+                yield f"  {sc.kind} {sc.slo} ({sc.service or '-'}, {sc.sli or '-'})", ""
+                for label, before, after in _slo_lines(sc):
+                    same = " (unchanged)" if before == after else ""
+                    yield f"    {label}: {before} → {after}{same}", ""
+                yield from ((f"    {_prop_text(p)}", "") for p in sc.moved)
 
 
 def _paging_mark(lost: bool, gained: bool) -> str:
@@ -344,6 +366,17 @@ def markdown(report: DiffReport) -> str:
                 for panel in d.panels:
                     lines.append(f"  - {panel.kind} panel {code(panel.panel)}")
                     lines += [f"    - {_prop_md(p)}" for p in panel.fields]
+        if s.slos:
+            lines.append("#### SLOs")
+            for sc in s.slos:
+                lines.append(
+                    f"- **{sc.kind}** {code(sc.slo)}"
+                    f" ({code(sc.service or '-')}, {code(sc.sli or '-')})"
+                )
+                for label, before, after in _slo_lines(sc):
+                    same = " (unchanged)" if before == after else ""
+                    lines.append(f"  - {label}: {code(before)} → {code(after)}{same}")
+                lines += [f"  - {_prop_md(p)}" for p in sc.moved]
         lines += ["", "</details>", ""]
     return "\n".join(lines)
 
