@@ -175,7 +175,8 @@ def _slo_lines(c: SloChange) -> Iterator[tuple[str, str, str]]:
         return ", ".join(names) or "nothing"
 
     yield "objective", encode(c.objective_before), encode(c.objective_after)
-    yield "window", c.window_before or "(none)", c.window_after or "(none)"
+    if c.window_before or c.window_after:
+        yield "window", c.window_before or "(none)", c.window_after or "(none)"
     yield "pages", tiers(c.pages_before), tiers(c.pages_after)
     yield "tickets", tiers(c.tickets_before), tiers(c.tickets_after)
 
