@@ -39,17 +39,13 @@ from infra.plan.dashboards import DashboardsPlan, ExternalGrafanaPlan
 from infra.plan.estate import AwsProviderPlan, EstatePlan
 from infra.plan.logs import logs_plan
 from infra.plan.loki import loki_plan
-from infra.plan.monitoring import MonitoringPlan
+from infra.plan.monitoring import MonitoringPlan, chart_plan
 from infra.plan.routing import pagerduty_plan
 from infra.plan.rum import rum_plan
 from infra.plan.sentry import sentry_plan
 from infra.plan.tracing import tracing_plan
 from infra.plan.workloads import workload_specs
-from infra.render.alertmanager import (
-    PAGERDUTY_ROUTING_KEY_FILE,
-    alertmanager_config,
-    receiver_secret_files,
-)
+from infra.render.alertmanager import PAGERDUTY_ROUTING_KEY_FILE, receiver_secret_files
 from infra.render.kube_prometheus_stack import RELEASE_NAME, values
 from infra.render.prometheus import prometheus_rule
 from infra.render.workloads import namespace
@@ -112,19 +108,24 @@ def plan(config: EstateConfig, *, source: str | None = None) -> EstatePlan:
 
 
 def monitoring_plan(config: EstateConfig, groups: list[RuleGroup]) -> MonitoringPlan:
+    """The chart's plan, built once, rendered into its values and the receivers' secrets; the
+    rule groups rendered into PrometheusRules."""
     metrics = config.metrics
+    chart = chart_plan(config)
     return MonitoringPlan(
         namespace=metrics.namespace,
         environment=config.environment,
         chart_version=metrics.chart_version,
-        values=values(config, alertmanager_config(config)),
-        receiver_secrets=receiver_secret_files(config),
+        values=values(chart),
+        chart=chart,
+        receiver_secrets=receiver_secret_files(chart.alertmanager),
         rules=[
             prometheus_rule(
                 g, name=rule_name(g.name), namespace=metrics.namespace, release=RELEASE_NAME
             )
             for g in groups
         ],
+        groups=tuple(groups),
         scrape_interval=metrics.scrape_interval,
     )
 

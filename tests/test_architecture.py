@@ -104,3 +104,18 @@ def test_the_import_scan_sees_an_offline_import() -> None:
 def test_the_config_does_not_import_the_plans() -> None:
     reached = _transitive_infra_imports(_modules("infra.config"))
     assert not [m for m in reached if m.startswith("infra.plan")]
+
+
+def test_renderers_take_plans_not_the_config() -> None:
+    """Render functions take plans (issue 11): no module of infra/render imports EstateConfig,
+    or the loaders that make one."""
+    config_names = {"infra.config.EstateConfig", "infra.config.model.EstateConfig"}
+    config_names |= {"infra.config.loader", "infra.config.load_stack_file"}
+    offending = {
+        module: sorted(_imports(module) & config_names)
+        for module in _modules("infra.render")
+        if _imports(module) & config_names
+    }
+    assert offending == {}
+    # The scan sees the name where it is imported (the plans do take the config).
+    assert "infra.config.model.EstateConfig" in _imports("infra.plan.monitoring")

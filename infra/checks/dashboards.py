@@ -30,12 +30,10 @@ from urllib.parse import parse_qs, urlparse
 
 import promql_parser
 
-from alerts import rule_groups
-from dashboards import build_all
 from infra.catalog import dashboard_refs
 from infra.catalog.metrics_catalog import metrics_catalog
-from infra.config import EstateConfig
 from infra.plan.alerts import RuleGroup, iter_alerts
+from infra.plan.estate import EstatePlan
 from infra.render.grafana import datasources
 
 Severity = Literal["error", "warning"]
@@ -578,15 +576,18 @@ def alert_links(groups: Iterable[RuleGroup]) -> list[tuple[str, str]]:
     return [(alert.name, alert.dashboard) for alert in iter_alerts(groups)]
 
 
-def stack_for(config: EstateConfig) -> Stack:
-    """The metrics catalog (with this stack's recording rules) and data sources of a stack."""
+def stack_for(estate: EstatePlan) -> Stack:
+    """The metrics catalog (with this stack's recording rules) and data sources of a stack,
+    from its plan (the rule groups and data sources program.plan() built)."""
+    monitoring = estate.monitoring
     return Stack(
-        metrics=metrics_catalog(rule_groups(config)),
-        datasources={str(s["uid"]): str(s["type"]) for s in datasources(config)},
+        metrics=metrics_catalog(monitoring.groups),
+        datasources={str(s["uid"]): str(s["type"]) for s in datasources(monitoring.chart.grafana)},
     )
 
 
-def check_estate(config: EstateConfig) -> list[Finding]:
-    """Every dashboard check over the dashboards one stack builds, its alerts' links included."""
-    models = [doc.json for doc in build_all(config)]
-    return check_all(models, stack_for(config), alert_links=alert_links(rule_groups(config)))
+def check_estate(estate: EstatePlan) -> list[Finding]:
+    """Every dashboard check over the dashboards one stack's plan holds, its alerts' links
+    included."""
+    models = [doc.json for doc in estate.dashboards.dashboards]
+    return check_all(models, stack_for(estate), alert_links=alert_links(estate.monitoring.groups))

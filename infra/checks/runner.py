@@ -17,15 +17,16 @@ from typing import Literal
 import promql_parser
 import yaml
 
-from alerts import rule_groups
 from infra.checks import dashboards as dashboard_checks
 from infra.checks.manifests import validate_tree
 from infra.checks.policies import evaluate, from_registration
 from infra.config import ConfigError, EstateConfig, load_stack_file, stack_file
 from infra.diff.report import code
 from infra.plan.alerts import RuleError
+from infra.plan.estate import EstatePlan
 from infra.plan.routing import load_routing_table, routing_table_path
-from infra.synth import StacksRefusedError, synth_stacks
+from infra.program import plan
+from infra.synth import synth_plans
 from infra.tools import ToolMissingError, amtool, promtool
 
 Severity = Literal["error", "warning"]
@@ -42,11 +43,13 @@ class Finding:
 
 @dataclass(frozen=True)
 class Target:
-    """One synthesized stack: its name, its config and its out/<stack>/ tree."""
+    """One synthesized stack: its name, its config, its out/<stack>/ tree and the plan it was
+    synthesized from (the checks read its rule groups and data sources, never rebuild them)."""
 
     stack: str
     config: EstateConfig
     tree: Path
+    plan: EstatePlan
 
 
 Check = Callable[[Target], Iterator[Finding]]
@@ -238,9 +241,9 @@ def check_dashboards(target: Target) -> Iterator[Finding]:
     paths = sorted(folder.glob("*.json"))
     models = [json.loads(p.read_text()) for p in paths]
     by_uid = {str(m.get("uid")): p for m, p in zip(models, paths, strict=True)}
-    links = dashboard_checks.alert_links(rule_groups(target.config))
+    links = dashboard_checks.alert_links(target.plan.monitoring.groups)
     for f in dashboard_checks.check_all(
-        models, dashboard_checks.stack_for(target.config), alert_links=links
+        models, dashboard_checks.stack_for(target.plan), alert_links=links
     ):
         yield Finding(
             f.severity,
@@ -378,52 +381,51 @@ def rule_error_finding(err: Exception) -> Finding:
     return Finding("error", "alert rules", file, f"{line} {err.rule}", message)
 
 
-def rule_build_findings(stacks: list[str], stacks_dir: Path) -> tuple[list[Finding], list[str]]:
-    """Build each stack's alert rules before anything is synthesized: the findings of those
-    that cannot be built (each distinct one once) and the stacks whose rules were refused.
-    A stack whose config is refused is left to synth, which reports it as config findings."""
-    findings: list[Finding] = []
-    failed: list[str] = []
+@dataclass(frozen=True)
+class Planned:
+    """What planning the stacks found: each planned stack (name, config, plan), the findings
+    of alert rules that cannot be built (each distinct one once), the config findings of the
+    refused stacks, and the stacks whose rules failed."""
+
+    stacks: list[tuple[str, EstateConfig, EstatePlan]]
+    rule_findings: list[Finding]
+    config_findings: list[Finding]
+    rules_failed: list[str]
+
+
+def plan_stacks(stacks: list[str], stacks_dir: Path) -> Planned:
+    """Plan each stack once, before anything is synthesized: the plan holds its rule groups
+    (so the alerts' Settings are built once per stack), and the checks read the same plan."""
+    planned = Planned([], [], [], [])
     for stack in stacks:
         try:
-            path = stack_file(stacks_dir, stack)
-            rule_groups(load_stack_file(path, stack), source=str(path))
-        except ConfigError:
-            continue
+            path = stack_file(stacks_dir, stack)  # refuses a bad stack name first
+            config = load_stack_file(path, stack)
+            planned.stacks.append((stack, config, plan(config, source=str(path))))
+        except ConfigError as exc:
+            planned.config_findings.extend(
+                _config_finding(exc, p.key, p.message) for p in exc.problems
+            )
         except Exception as err:  # reported as a finding naming the alert and its source
             found = rule_error_finding(err)
-            if found not in findings:
-                findings.append(found)
-            failed.append(stack)
-    return findings, failed
+            if found not in planned.rule_findings:
+                planned.rule_findings.append(found)
+            planned.rules_failed.append(stack)
+    return planned
 
 
 def run_checks(stacks: list[str], stacks_dir: Path, out: Path) -> list[Finding]:
-    findings, failed = rule_build_findings(stacks, stacks_dir)
-    if failed:
-        # The unit tests build the same rules: they would only repeat these findings.
-        rest = [s for s in stacks if s not in failed]
-        return findings + (_synth_and_check(rest, stacks_dir, out) if rest else [])
-    return _synth_and_check(stacks, stacks_dir, out, unit_tests=True)
-
-
-def _synth_and_check(
-    stacks: list[str], stacks_dir: Path, out: Path, *, unit_tests: bool = False
-) -> list[Finding]:
-    findings: list[Finding] = []
-    try:
-        synth_stacks(stacks, stacks_dir, out)
-    except StacksRefusedError as exc:
-        findings += [_config_finding(e, p.key, p.message) for e in exc.errors for p in e.problems]
-        ok = set(stacks) - set(exc.refused)
-        if ok:
-            findings += _synth_and_check(sorted(ok), stacks_dir, out, unit_tests=unit_tests)
+    planned = plan_stacks(stacks, stacks_dir)
+    findings = planned.rule_findings + planned.config_findings
+    if not planned.stacks:
         return findings
-    for stack in stacks:
-        target = Target(stack, load_stack_file(stack_file(stacks_dir, stack), stack), out / stack)
+    synth_plans(planned.stacks, out)
+    for stack, config, estate in planned.stacks:
+        target = Target(stack, config, out / stack, estate)
         for check in CHECKS:
             findings += _guarded(check.__name__, str(target.tree), partial(check, target))
-    if unit_tests:
+    if not planned.rules_failed:
+        # The unit tests build the same rules: after a refused rule they would only repeat it.
         findings += _guarded("promtool_unit_tests", "alerts/tests", promtool_unit_tests)
     return findings
 

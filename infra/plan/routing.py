@@ -1,6 +1,7 @@
 """Where each kind of alert goes in one stack, and the routing tables that pin it down.
 
 `routing_plan` decides, from EstateConfig alone, which receivers each class of alert reaches;
+`alertmanager_plan` adds what each receiver and route needs (timing, channels, secrets), and
 `infra.render.alertmanager` turns that plan into a native Alertmanager config. The routing
 tables under alerts/routing/<stack>.yaml are written by hand (never derived from the plan),
 so that `amtool config routes test --verify.receivers` checks the rendered routing tree
@@ -14,9 +15,24 @@ from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 
-from infra.config.model import EstateConfig, PagerDutyManaged
+from infra.config.model import (
+    EmailConfig,
+    EstateConfig,
+    GroupingConfig,
+    PagerDutyConfig,
+    PagerDutyManaged,
+    SlackConfig,
+)
 
 #: Receiver names. One receiver per destination; a route fans out with `continue: true`.
 PAGERDUTY = "pagerduty"
@@ -83,6 +99,38 @@ def routing_plan(config: EstateConfig) -> RoutingPlan:
         info=info,
         watchdog=HEARTBEAT if heartbeat else NULL,
         default=warning[0],
+    )
+
+
+@dataclass(frozen=True)
+class AlertmanagerPlan:
+    """Everything the stack's Alertmanager config says: where each class of alert goes, the
+    grouping and repeat timing, and each receiver's settings. The secrets stay SecretStr: the
+    renderer writes only the paths of the files that hold them."""
+
+    environment: str
+    routing: RoutingPlan
+    #: alerting.grouping: group_by, the waits, the repeat intervals (info's at least daily).
+    grouping: GroupingConfig
+    #: How often the Watchdog is re-sent to the heartbeat receiver.
+    heartbeat_interval: str
+    pagerduty: PagerDutyConfig | None = None
+    slack: SlackConfig | None = None
+    email: EmailConfig | None = None
+    heartbeat_url: SecretStr | None = None
+
+
+def alertmanager_plan(config: EstateConfig) -> AlertmanagerPlan:
+    alerting = config.alerting
+    return AlertmanagerPlan(
+        environment=config.environment,
+        routing=routing_plan(config),
+        grouping=alerting.grouping,
+        heartbeat_interval=alerting.heartbeat_interval,
+        pagerduty=alerting.pagerduty,
+        slack=alerting.slack,
+        email=alerting.email,
+        heartbeat_url=alerting.heartbeat_url,
     )
 
 

@@ -1,6 +1,7 @@
 """The native Alertmanager config of one stack, as plain data, with secrets only as file paths.
 
-What it routes (see `infra.plan.routing.routing_plan` for the fallbacks):
+What it routes (`infra.plan.routing.alertmanager_plan` decides it; see `routing_plan` for the
+fallbacks):
 
 - critical: PagerDuty Events API v2 (only where `page_on_call`: staging and prod) and, through
   `continue: true`, the Slack critical channel;
@@ -38,7 +39,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from infra.config.model import EstateConfig, SlackChannel
+from infra.config.model import SlackChannel
 from infra.naming import PROJECT, WATCHDOG
 from infra.plan.routing import (
     EMAIL_REPORT,
@@ -49,8 +50,7 @@ from infra.plan.routing import (
     SLACK_CRITICAL,
     SLACK_INFO,
     SLACK_WARNING,
-    RoutingPlan,
-    routing_plan,
+    AlertmanagerPlan,
 )
 
 #: The Kubernetes Secret holding the receivers' secrets; mounted by the Alertmanager pods.
@@ -96,26 +96,27 @@ AlertmanagerConfig = dict[str, Any]
 
 
 def alertmanager_config(
-    config: EstateConfig, *, secrets_dir: str = DEFAULT_SECRETS_DIR
+    plan: AlertmanagerPlan, *, secrets_dir: str = DEFAULT_SECRETS_DIR
 ) -> AlertmanagerConfig:
     """The stack's Alertmanager config (what `alertmanager.config` of the chart takes)."""
-    plan = routing_plan(config)
-    grouping = config.alerting.grouping
+    grouping = plan.grouping
     return {
         "global": {"resolve_timeout": "5m"},
         # Given explicitly: otherwise Helm merges the chart's default `templates` into ours
         # and the deployed config is not the one amtool checked.
         "templates": ["/etc/alertmanager/config/*.tmpl"],
         "route": {
-            "receiver": plan.default,
+            "receiver": plan.routing.default,
             "group_by": list(grouping.group_by),
             "group_wait": grouping.group_wait,
             "group_interval": grouping.group_interval,
             "repeat_interval": grouping.repeat_interval,
-            "routes": _routes(plan, config),
+            "routes": _routes(plan),
         },
         "inhibit_rules": inhibit_rules(),
-        "receivers": [_receiver(name, config, secrets_dir.rstrip("/")) for name in plan.receivers],
+        "receivers": [
+            _receiver(name, plan, secrets_dir.rstrip("/")) for name in plan.routing.receivers
+        ],
     }
 
 
@@ -145,73 +146,68 @@ def inhibit_rules() -> list[dict[str, Any]]:
     ]
 
 
-def receiver_secret_files(config: EstateConfig) -> dict[str, SecretStr]:
+def receiver_secret_files(plan: AlertmanagerPlan) -> dict[str, SecretStr]:
     """File name under the secrets directory -> secret value, for every file the config reads.
 
     Exactly the files `alertmanager_config` references: the Pulumi component makes these the
     keys of the `RECEIVER_SECRET_NAME` Secret.
     """
-    plan = routing_plan(config)
-    alerting = config.alerting
+    receivers = plan.routing.receivers
     files: dict[str, SecretStr] = {}
     # A managed PagerDuty service's key is an output of its integration: the program adds it.
-    pagerduty_key = alerting.pagerduty.routing_key if alerting.pagerduty else None
-    if PAGERDUTY in plan.receivers and pagerduty_key is not None:
+    pagerduty_key = plan.pagerduty.routing_key if plan.pagerduty else None
+    if PAGERDUTY in receivers and pagerduty_key is not None:
         files[PAGERDUTY_ROUTING_KEY_FILE] = pagerduty_key
-    if alerting.slack is not None:
+    if plan.slack is not None:
         for name, file in SLACK_WEBHOOK_URL_FILES.items():
-            if name in plan.receivers:
-                files[file] = _slack_channel(config, name).webhook_url
-    if (
-        EMAIL_REPORT in plan.receivers
-        and alerting.email is not None
-        and alerting.email.auth_password is not None
-    ):
-        files[EMAIL_AUTH_PASSWORD_FILE] = alerting.email.auth_password
-    if HEARTBEAT in plan.receivers and alerting.heartbeat_url is not None:
-        files[HEARTBEAT_URL_FILE] = alerting.heartbeat_url
+            if name in receivers:
+                files[file] = _slack_channel(plan, name).webhook_url
+    email_password = plan.email.auth_password if plan.email else None
+    if EMAIL_REPORT in receivers and email_password is not None:
+        files[EMAIL_AUTH_PASSWORD_FILE] = email_password
+    if HEARTBEAT in receivers and plan.heartbeat_url is not None:
+        files[HEARTBEAT_URL_FILE] = plan.heartbeat_url
     return files
 
 
-def _routes(plan: RoutingPlan, config: EstateConfig) -> list[dict[str, Any]]:
+def _routes(plan: AlertmanagerPlan) -> list[dict[str, Any]]:
+    routing = plan.routing
     watchdog: dict[str, Any] = {
-        "receiver": plan.watchdog,
+        "receiver": routing.watchdog,
         "matchers": [f'alertname="{WATCHDOG}"'],
     }
-    if plan.watchdog == HEARTBEAT:
+    if routing.watchdog == HEARTBEAT:
         # Re-sent steadily: the dead man's switch expects a ping every heartbeatInterval.
         watchdog |= {
             "group_by": ["alertname"],
             "group_wait": "0s",
             "group_interval": HEARTBEAT_GROUP_INTERVAL,
-            "repeat_interval": config.alerting.heartbeat_interval,
+            "repeat_interval": plan.heartbeat_interval,
         }
     routes = [watchdog, {"receiver": NULL, "matchers": [f'alertname="{INFO_INHIBITOR}"']}]
-    by_severity = {"critical": plan.critical, "warning": plan.warning, "info": plan.info}
+    by_severity = {"critical": routing.critical, "warning": routing.warning, "info": routing.info}
     for severity, receivers in by_severity.items():
         for position, name in enumerate(receivers):
             route: dict[str, Any] = {"receiver": name, "matchers": [f'severity="{severity}"']}
             if severity == "info":
-                route["repeat_interval"] = config.alerting.grouping.info_repeat_interval
+                route["repeat_interval"] = plan.grouping.info_repeat_interval
             if position < len(receivers) - 1:
                 route["continue"] = True
             routes.append(route)
     return routes
 
 
-def _receiver(name: str, config: EstateConfig, secrets_dir: str) -> dict[str, Any]:
-    alerting = config.alerting
-    env = config.environment
+def _receiver(name: str, plan: AlertmanagerPlan, secrets_dir: str) -> dict[str, Any]:
+    env = plan.environment
     if name == PAGERDUTY:
-        assert alerting.pagerduty is not None
-        return {"name": name, "pagerduty_configs": [_pagerduty(config, secrets_dir)]}
+        return {"name": name, "pagerduty_configs": [_pagerduty(plan, secrets_dir)]}
     if name in SLACK_WEBHOOK_URL_FILES:
         return {
             "name": name,
             "slack_configs": [
                 {
                     "api_url_file": f"{secrets_dir}/{SLACK_WEBHOOK_URL_FILES[name]}",
-                    "channel": _slack_channel(config, name).channel,
+                    "channel": _slack_channel(plan, name).channel,
                     # Info is at most daily: its repeat interval is 24h or more, and a
                     # flapping info alert must not post a resolve each time it clears.
                     "send_resolved": name != SLACK_INFO,
@@ -221,8 +217,8 @@ def _receiver(name: str, config: EstateConfig, secrets_dir: str) -> dict[str, An
             ],
         }
     if name == EMAIL_REPORT:
-        assert alerting.email is not None
-        email = alerting.email
+        email = plan.email
+        assert email is not None  # the plan routes to the email report only when configured
         email_config: dict[str, Any] = {
             "to": email.to,
             "from": email.from_,
@@ -248,20 +244,20 @@ def _receiver(name: str, config: EstateConfig, secrets_dir: str) -> dict[str, An
     raise ValueError(f"no receiver definition for {name!r}")
 
 
-def _slack_channel(config: EstateConfig, receiver: str) -> SlackChannel:
-    slack = config.alerting.slack
+def _slack_channel(plan: AlertmanagerPlan, receiver: str) -> SlackChannel:
+    slack = plan.slack
     assert slack is not None  # the plan routes to Slack receivers only when it is configured
     return {SLACK_CRITICAL: slack.critical, SLACK_WARNING: slack.warning, SLACK_INFO: slack.info}[
         receiver
     ]
 
 
-def _pagerduty(config: EstateConfig, secrets_dir: str) -> dict[str, Any]:
-    assert config.alerting.pagerduty is not None
-    env = config.environment
+def _pagerduty(plan: AlertmanagerPlan, secrets_dir: str) -> dict[str, Any]:
+    assert plan.pagerduty is not None  # the plan pages only when PagerDuty is configured
+    env = plan.environment
     return {
         "routing_key_file": f"{secrets_dir}/{PAGERDUTY_ROUTING_KEY_FILE}",
-        "url": config.alerting.pagerduty.url,
+        "url": plan.pagerduty.url,
         "send_resolved": True,
         "severity": "critical",
         "client": f"Alertmanager ({PROJECT} {env})",

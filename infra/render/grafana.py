@@ -1,4 +1,4 @@
-"""Grafana's data sources and dashboard ConfigMaps, as pure functions of the config.
+"""Grafana's data sources and dashboard ConfigMaps, as pure functions of their plans.
 
 Data sources. kube-prometheus-stack creates a Prometheus data source (uid `prometheus`) and an
 Alertmanager one (uid `alertmanager`) unless told not to. The dashboards reference data sources
@@ -18,9 +18,8 @@ import json
 from typing import Any
 
 from dashboards import DashboardDoc
-from infra.config import EstateConfig
 from infra.naming import DATASOURCE_UIDS, PART_OF_LABEL, PROJECT
-from infra.plan.workloads import endpoints
+from infra.plan.monitoring import GrafanaPlan
 
 #: The sidecar's selector and folder annotation (infra/render/kube_prometheus_stack.py sets them).
 DASHBOARD_LABEL = "grafana_dashboard"
@@ -35,7 +34,7 @@ GRAFANA_DASHBOARD_TYPE = "grafana:oss/dashboard:Dashboard"
 TRACE_ID_REGEX = r'"trace_id":"(\w+)"'
 
 
-def datasources(config: EstateConfig) -> list[dict[str, Any]]:
+def datasources(plan: GrafanaPlan) -> list[dict[str, Any]]:
     """Every data source the dashboards (and Explore) use, with the stable UIDs.
 
     Loki and Jaeger only when deployed (their panels exist only then). There is no CloudWatch
@@ -46,8 +45,8 @@ def datasources(config: EstateConfig) -> list[dict[str, Any]]:
     service account with cloudwatch:GetMetricData/ListMetrics and logs:StartQuery/
     GetQueryResults on the estate's log groups, not a data source alone.
     """
-    ep = endpoints(config)
-    logs, traces = config.loki.enabled, config.tracing.enabled
+    ep = plan.endpoints
+    logs, traces = plan.loki, plan.tracing
     sources: list[dict[str, Any]] = [
         {
             "name": "Prometheus",
@@ -61,7 +60,7 @@ def datasources(config: EstateConfig) -> list[dict[str, Any]]:
                 "httpMethod": "POST",
                 "prometheusType": "Prometheus",
                 # $__rate_interval is at least four scrape intervals: Grafana needs to know it.
-                "timeInterval": config.metrics.scrape_interval,
+                "timeInterval": plan.scrape_interval,
             },
         },
         {
@@ -110,7 +109,7 @@ def datasources(config: EstateConfig) -> list[dict[str, Any]]:
                 "spanStartTimeShift": "-5m",
                 "spanEndTimeShift": "5m",
                 "customQuery": True,
-                "query": (f'{{namespace="{config.cluster.namespace}"}} |= "$${{__trace.traceId}}"'),
+                "query": f'{{namespace="{plan.workloads_namespace}"}} |= "$${{__trace.traceId}}"',
             }
         sources.append(
             {
@@ -127,12 +126,12 @@ def datasources(config: EstateConfig) -> list[dict[str, Any]]:
     return sources
 
 
-def datasource_uids(config: EstateConfig) -> frozenset[str]:
+def datasource_uids(plan: GrafanaPlan) -> frozenset[str]:
     """The UIDs a dashboard of this stack may reference."""
-    return frozenset(str(s["uid"]) for s in datasources(config))
+    return frozenset(str(s["uid"]) for s in datasources(plan))
 
 
-def chart_values(config: EstateConfig) -> dict[str, Any]:
+def chart_values(plan: GrafanaPlan) -> dict[str, Any]:
     """What to deep-merge into kube-prometheus-stack's `grafana` values: the chart's own
     Prometheus and Alertmanager data sources off (they have other UIDs), ours instead."""
     return {
@@ -143,7 +142,7 @@ def chart_values(config: EstateConfig) -> dict[str, Any]:
                 "alertmanager": {"enabled": False},
             }
         },
-        "additionalDataSources": datasources(config),
+        "additionalDataSources": datasources(plan),
     }
 
 

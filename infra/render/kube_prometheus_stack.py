@@ -1,4 +1,4 @@
-"""Helm values for kube-prometheus-stack, as a pure function of the config.
+"""Helm values for kube-prometheus-stack, as a pure function of its plan (ChartPlan).
 
 Helm replaces lists wholesale, so the Alertmanager config is given whole; secrets appear
 only as Secret names and `*_file` paths, never as values.
@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.config import EstateConfig
 from infra.config.defaults import merge
+from infra.config.model import ClusterFlavor
 from infra.naming import MONITORING_RELEASE
+from infra.plan.monitoring import ChartPlan
+from infra.render.alertmanager import RECEIVER_SECRET_NAME, alertmanager_config
 from infra.render.chart_facts import UNREACHABLE_JOBS, rule_groups_of_jobs, unreachable_components
 from infra.render.grafana import chart_values
 
@@ -19,7 +21,7 @@ RELEASE_NAME = MONITORING_RELEASE
 CHART = "kube-prometheus-stack"
 CHART_REPO = "https://prometheus-community.github.io/helm-charts"
 #: Secret holding the receivers' credentials, mounted at /etc/alertmanager/secrets/<name>/.
-ALERTMANAGER_SECRET = "alertmanager-receivers"
+ALERTMANAGER_SECRET = RECEIVER_SECRET_NAME
 #: Secret holding Grafana's admin user and generated password (kept in Pulumi state).
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 GRAFANA_ADMIN_USER_KEY = "admin-user"
@@ -38,11 +40,10 @@ def _volume(size: str, storage_class: str | None) -> dict[str, Any]:
     return {"volumeClaimTemplate": {"spec": spec}}
 
 
-def flavor_values(config: EstateConfig) -> dict[str, Any]:
+def flavor_values(flavor: ClusterFlavor) -> dict[str, Any]:
     """What the cluster's flavor cannot scrape, switched off: the components' ServiceMonitors
     and the default rule groups that select their jobs (infra/render/chart_facts.py), so that
     no `absent(up{job=...})` rule pages forever on a job that can never exist."""
-    flavor = config.cluster.flavor
     unreachable = UNREACHABLE_JOBS[flavor]
     rules: dict[str, bool] = dict.fromkeys(rule_groups_of_jobs(unreachable), False)
     # The chart's `general` group stays for TargetDown (any scraped job with over 10% of its
@@ -57,11 +58,11 @@ def flavor_values(config: EstateConfig) -> dict[str, Any]:
     return out
 
 
-def values(config: EstateConfig, alertmanager_config: dict[str, Any]) -> dict[str, Any]:
+def values(plan: ChartPlan) -> dict[str, Any]:
     """The chart's values for this stack."""
-    m = config.metrics
-    ha = config.environment in ("staging", "prod")
-    external_labels = {"cluster": config.cluster.name, "environment": config.environment}
+    m = plan.metrics
+    ha = plan.production_like
+    external_labels = {"cluster": plan.cluster, "environment": plan.environment}
     grafana: dict[str, Any] = {
         "enabled": True,
         "admin": {
@@ -119,7 +120,7 @@ def values(config: EstateConfig, alertmanager_config: dict[str, Any]) -> dict[st
         "alertmanager": {
             "service": {"type": "ClusterIP"},
             "ingress": {"enabled": False},
-            "config": alertmanager_config,
+            "config": alertmanager_config(plan.alertmanager),
             "alertmanagerSpec": {
                 "replicas": m.alertmanager_replicas,
                 "secrets": [ALERTMANAGER_SECRET],
@@ -134,10 +135,10 @@ def values(config: EstateConfig, alertmanager_config: dict[str, Any]) -> dict[st
                 ),
             },
         },
-        "grafana": merge(grafana, chart_values(config)),
+        "grafana": merge(grafana, chart_values(plan.grafana)),
         # The chart's cluster rules stay, less what the cluster's flavor cannot scrape
         # (flavor_values), and the chart's own Watchdog.
         "kubeStateMetrics": {"enabled": True},
         "nodeExporter": {"enabled": True},
-        **flavor_values(config),
+        **flavor_values(plan.flavor),
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +15,14 @@ from infra.synth.engine import SynthRun, run_program
 from infra.synth.summary import StackSummary, summarize
 from infra.synth.writer import render_files, type_counts, write_tree
 
-__all__ = ["ConfigError", "StackResult", "StacksRefusedError", "discover_stacks", "synth_stacks"]
+__all__ = [
+    "ConfigError",
+    "StackResult",
+    "StacksRefusedError",
+    "discover_stacks",
+    "synth_plans",
+    "synth_stacks",
+]
 
 
 class StacksRefusedError(Exception):
@@ -86,9 +93,16 @@ def synth_stacks(stacks: list[str], stacks_dir: Path, out_dir: Path) -> list[Sta
             refused.append(stack)
     if errors:
         raise StacksRefusedError(errors, refused)
+    return synth_plans([(stack, *plans[stack]) for stack in stacks], out_dir)
+
+
+def synth_plans(
+    plans: Sequence[tuple[str, EstateConfig, EstatePlan]], out_dir: Path
+) -> list[StackResult]:
+    """Run, render and write stacks already planned, (stack, config, plan) each: `estate check`
+    plans each stack once and checks the same plan it synthesizes."""
     rendered = []
-    for stack in stacks:
-        config, estate = plans[stack]
+    for stack, config, estate in plans:
         run = run_program(config, stack, _registrar(estate))
         secrets = secret_values(config)
         files = render_files(run, secrets)

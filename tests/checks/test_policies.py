@@ -18,6 +18,7 @@ from infra.checks.policies import (
     image_pinned,
 )
 from infra.checks.runner import Target, check_policies
+from infra.program import plan
 from tests.conftest import make_config
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*.json"))
@@ -34,7 +35,8 @@ def _target(path: Path, tmp_path: Path) -> Target:
     (tree / "resources.json").write_text(
         json.dumps({"stack": "prod", "resources": doc["resources"]})
     )
-    return Target("prod", make_config("prod"), tree)
+    config = make_config("prod")
+    return Target("prod", config, tree, plan(config))
 
 
 #: Policies with more than one rule have a fixture per rule: log-groups (retention, prod's

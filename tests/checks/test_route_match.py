@@ -8,14 +8,14 @@ import pytest
 import yaml
 
 from infra.checks.route_match import parse_matcher, receivers
-from infra.plan.routing import load_routing_table, routing_table_path
+from infra.plan.routing import alertmanager_plan, load_routing_table, routing_table_path
 from infra.render.alertmanager import alertmanager_config
 from infra.tools.amtool import route_receivers
 from tests.conftest import stack_config
 
 
 def test_matches_amtool_on_every_routing_table_case(stack_name: str, tmp_path: Path) -> None:
-    config = alertmanager_config(stack_config(stack_name))
+    config = alertmanager_config(alertmanager_plan(stack_config(stack_name)))
     path = tmp_path / "alertmanager.yaml"
     path.write_text(yaml.safe_dump(config))
     cases = load_routing_table(routing_table_path(stack_name))

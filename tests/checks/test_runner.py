@@ -27,7 +27,8 @@ from infra.checks.runner import (
 )
 from infra.cli import app
 from infra.plan.alerts import RuleError, parse_promql
-from infra.synth import synth_stacks
+from infra.program import plan
+from infra.synth import synth_plans
 from infra.tools import VERSION_FLOORS, binary_version
 from tests.conftest import STACKS, stack_config
 
@@ -39,8 +40,11 @@ def test_every_repository_stack_passes(tmp_path: Path) -> None:
 
 
 def _prod(tmp_path: Path) -> Target:
-    synth_stacks(["prod"], STACKS, tmp_path)
-    return Target("prod", stack_config("prod"), tmp_path / "prod")
+    """The prod stack planned once, synthesized from that plan, and checked against it."""
+    config = stack_config("prod")
+    estate = plan(config)
+    synth_plans([("prod", config, estate)], tmp_path)
+    return Target("prod", config, tmp_path / "prod", estate)
 
 
 def _break_high_error_rate(target: Target) -> tuple[Path, int, int]:

@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from infra.components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from infra.config import EstateConfig
 from infra.config.secrets import SECRET_MARKER
-from infra.plan.monitoring import MonitoringPlan
+from infra.plan.monitoring import MonitoringPlan, chart_plan
 from infra.render.kube_prometheus_stack import values
 from infra.synth.engine import SynthRun, run_program
 from infra.synth.writer import render_files
@@ -37,6 +37,7 @@ RULE = {
 
 def _run() -> SynthRun:
     def program(config: EstateConfig) -> None:
+        chart = chart_plan(config)
         MonitoringStack(
             "monitoring",
             MonitoringStackArgs(
@@ -44,9 +45,8 @@ def _run() -> SynthRun:
                     namespace="monitoring",
                     environment=config.environment,
                     chart_version="88.0.0",
-                    values=values(
-                        config, {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
-                    ),
+                    values=values(chart),
+                    chart=chart,
                     receiver_secrets={"pagerduty-routing-key": SecretStr(CANARY)},
                     rules=[RULE],
                 )

@@ -41,6 +41,7 @@ from infra.checks.dashboards import (
     stack_for,
     substitute,
 )
+from infra.program import plan
 from tests.conftest import make_config, stack_config
 
 UID = "bh-test-broken"
@@ -49,7 +50,7 @@ GOOD_EXPR = 'sum(rate(http_requests_total{job="$service"}[$__rate_interval]))'
 
 
 def _stack() -> Stack:
-    return stack_for(stack_config("prod"))
+    return stack_for(plan(stack_config("prod")))
 
 
 def _model(*exprs: str, positions: tuple[tuple[int, int, int, int], ...] = ()) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from infra.checks.dashboards import (
 )
 from infra.naming import DATASOURCE_UIDS
 from infra.plan.alerts import iter_alerts, metric_names
+from infra.program import plan
 from tests.conftest import make_config, stack_config
 
 
@@ -39,7 +40,7 @@ def test_the_four_dashboards_have_the_uids_and_titles_of_dashboard_refs() -> Non
 
 
 def test_every_stack_passes_every_dashboard_check(stack_name: str) -> None:
-    findings = check_estate(stack_config(stack_name))
+    findings = check_estate(plan(stack_config(stack_name)))
     assert [str(f) for f in findings] == []
 
 
@@ -129,7 +130,7 @@ def test_without_loki_and_tracing_there_are_no_panels_that_would_need_them() -> 
     model = _by_uid(dashboards.build_all(config))["bh-application-overview"]
     assert {p["type"] for p in panels(model)} == {"timeseries", "stat"}
     assert "links" not in _panel(model, dashboard_refs.RESPONSE_TIME.panel_id)
-    assert check_estate(config) == []
+    assert check_estate(plan(config)) == []
 
 
 def test_panels_draw_the_thresholds_of_the_alerts_that_link_to_them() -> None:

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from infra.config import EstateConfig
-from infra.plan.routing import routing_plan
+from infra.plan.routing import alertmanager_plan, routing_plan
 from infra.render.alertmanager import (
     DEFAULT_SECRETS_DIR,
     EMAIL_AUTH_PASSWORD_FILE,
@@ -104,7 +104,7 @@ ALL_CONFIGS = [
 
 @pytest.mark.parametrize("build", ALL_CONFIGS)
 def test_every_route_reaches_a_defined_receiver_and_every_receiver_is_used(build: Any) -> None:
-    doc = alertmanager_config(build())
+    doc = alertmanager_config(alertmanager_plan(build()))
     names = [r["name"] for r in doc["receivers"]]
     assert len(names) == len(set(names))
     assert routed_receivers(doc) == set(names)
@@ -123,7 +123,7 @@ def test_grouping_and_timings_come_from_the_stack_config() -> None:
             },
         },
     )
-    route = alertmanager_config(config)["route"]
+    route = alertmanager_config(alertmanager_plan(config))["route"]
     assert route["group_by"] == ["alertname", "service", "cluster"]
     assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == (
         "17s",
@@ -144,14 +144,14 @@ def test_grouping_and_timings_come_from_the_stack_config() -> None:
 def test_each_repository_stack_keeps_its_environment_grouping(
     stack: str, timings: tuple[str, str, str]
 ) -> None:
-    route = alertmanager_config(stack_config(stack))["route"]
+    route = alertmanager_config(alertmanager_plan(stack_config(stack)))["route"]
     assert route["group_by"] == ["alertname", "service"]
     assert (route["group_wait"], route["group_interval"], route["repeat_interval"]) == timings
 
 
 @pytest.mark.parametrize("stack", STACK_NAMES)
 def test_severity_ladders_inhibit_only_the_same_alert_on_the_same_object(stack: str) -> None:
-    ladder = alertmanager_config(stack_config(stack))["inhibit_rules"][:2]
+    ladder = alertmanager_config(alertmanager_plan(stack_config(stack)))["inhibit_rules"][:2]
     assert [(r["source_matchers"], r["target_matchers"][0]) for r in ladder] == [
         (['severity="critical"'], 'severity=~"warning|info"'),
         (['severity="warning"'], 'severity="info"'),
@@ -169,7 +169,7 @@ def test_severity_ladders_inhibit_only_the_same_alert_on_the_same_object(stack: 
 
 @pytest.mark.parametrize("stack", STACK_NAMES)
 def test_a_service_outage_inhibits_that_services_warnings_and_infos(stack: str) -> None:
-    outage = alertmanager_config(stack_config(stack))["inhibit_rules"][2]
+    outage = alertmanager_config(alertmanager_plan(stack_config(stack)))["inhibit_rules"][2]
     assert outage == {
         "source_matchers": ['alertname=~"ServiceDown|ScrapeTargetMissing"', 'severity="critical"'],
         "target_matchers": ['severity=~"warning|info"', 'alertname!="Watchdog"'],
@@ -197,7 +197,7 @@ def test_the_outage_alerts_are_critical_per_service_alerts_the_rules_declare(sta
 
 @pytest.mark.parametrize("environment", ["local", "dev", "staging", "prod"])
 def test_no_secret_value_reaches_the_rendered_config(environment: str) -> None:
-    doc = alertmanager_config(canary_config(environment))
+    doc = alertmanager_config(alertmanager_plan(canary_config(environment)))
     for text in (yaml.safe_dump(doc), json.dumps(doc)):
         for canary in CANARIES:
             assert canary not in text
@@ -212,11 +212,11 @@ def test_no_secret_value_reaches_the_rendered_config(environment: str) -> None:
 @pytest.mark.parametrize("environment", ["local", "dev", "staging", "prod"])
 def test_every_secret_is_a_file_in_the_receivers_secret(environment: str) -> None:
     config = canary_config(environment)
-    doc = alertmanager_config(config, secrets_dir="/run/odd-dir/")
+    doc = alertmanager_config(alertmanager_plan(config), secrets_dir="/run/odd-dir/")
     paths = [value for key, value in walk(doc) if key.endswith("_file")]
     assert paths
     assert all(p.startswith("/run/odd-dir/") and p.count("//") == 0 for p in paths)
-    files = receiver_secret_files(config)
+    files = receiver_secret_files(alertmanager_plan(config))
     assert {p.removeprefix("/run/odd-dir/") for p in paths} == set(files)
     wanted = {
         PAGERDUTY_ROUTING_KEY_FILE: PD_KEY,
@@ -235,7 +235,7 @@ def test_every_secret_is_a_file_in_the_receivers_secret(environment: str) -> Non
 def test_the_secret_files_live_where_the_operator_mounts_the_receivers_secret() -> None:
     assert RECEIVER_SECRET_NAME == "alertmanager-receivers"
     assert DEFAULT_SECRETS_DIR == "/etc/alertmanager/secrets/alertmanager-receivers"
-    doc = alertmanager_config(stack_config("prod"))
+    doc = alertmanager_config(alertmanager_plan(stack_config("prod")))
     paths = {value for key, value in walk(doc) if key.endswith("_file")}
     assert paths == {
         f"{DEFAULT_SECRETS_DIR}/{PAGERDUTY_ROUTING_KEY_FILE}",
@@ -250,16 +250,16 @@ def test_dev_and_local_never_page_even_with_a_pagerduty_key_configured(environme
     config = canary_config(environment)
     assert config.alerting.pagerduty is not None
     assert not config.alerting.page_on_call
-    doc = alertmanager_config(config)
+    doc = alertmanager_config(alertmanager_plan(config))
     assert not [key for key, _ in walk(doc) if key.startswith("pagerduty")]
     assert "pagerduty" not in receivers_by_name(doc)
-    assert PAGERDUTY_ROUTING_KEY_FILE not in receiver_secret_files(config)
+    assert PAGERDUTY_ROUTING_KEY_FILE not in receiver_secret_files(alertmanager_plan(config))
     assert [r["receiver"] for r in routes_for(doc, 'severity="critical"')] == ["slack-critical"]
 
 
 @pytest.mark.parametrize("stack", ["local", "dev"])
 def test_repository_dev_and_local_stacks_have_no_pagerduty_at_all(stack: str) -> None:
-    doc = alertmanager_config(stack_config(stack))
+    doc = alertmanager_config(alertmanager_plan(stack_config(stack)))
     assert "pagerduty" not in json.dumps(doc)
 
 
@@ -269,7 +269,7 @@ def test_repository_dev_and_local_stacks_have_no_pagerduty_at_all(stack: str) ->
 def test_staging_and_prod_page_critical_then_post_it_to_the_incidents_channel(
     stack: str, incidents: str
 ) -> None:
-    doc = alertmanager_config(stack_config(stack))
+    doc = alertmanager_config(alertmanager_plan(stack_config(stack)))
     critical = routes_for(doc, 'severity="critical"')
     assert [(r["receiver"], r.get("continue", False)) for r in critical] == [
         ("pagerduty", True),
@@ -291,12 +291,14 @@ def test_the_pagerduty_endpoint_comes_from_the_config() -> None:
         "staging",
         alerting={"pagerduty": {"routingKey": PD_KEY, "url": "http://127.0.0.1:19/v2/enqueue"}},
     )
-    (pd,) = receivers_by_name(alertmanager_config(config))["pagerduty"]["pagerduty_configs"]
+    (pd,) = receivers_by_name(alertmanager_config(alertmanager_plan(config)))["pagerduty"][
+        "pagerduty_configs"
+    ]
     assert pd["url"] == "http://127.0.0.1:19/v2/enqueue"
 
 
 def test_each_severity_posts_to_its_own_slack_channel() -> None:
-    doc = alertmanager_config(canary_config("staging"))
+    doc = alertmanager_config(alertmanager_plan(canary_config("staging")))
     receivers = receivers_by_name(doc)
     channels = {
         name: receivers[name]["slack_configs"][0]["channel"]
@@ -310,7 +312,7 @@ def test_each_severity_posts_to_its_own_slack_channel() -> None:
     assert [r["receiver"] for r in routes_for(doc, 'severity="warning"')] == ["slack-warning"]
     files = {name: receivers[name]["slack_configs"][0]["api_url_file"] for name in channels}
     assert len(set(files.values())) == 3  # a webhook posts to one channel: one file each
-    secrets = receiver_secret_files(canary_config("staging"))
+    secrets = receiver_secret_files(alertmanager_plan(canary_config("staging")))
     for name, path in files.items():
         severity = name.removeprefix("slack-")
         assert secrets[path.rsplit("/", 1)[1]].get_secret_value() == SLACK_URLS[severity]
@@ -342,7 +344,7 @@ def test_no_repository_stack_uses_another_stacks_channels() -> None:
 
 
 def test_info_goes_to_the_low_noise_channel_and_the_email_report() -> None:
-    doc = alertmanager_config(canary_config("prod"))
+    doc = alertmanager_config(alertmanager_plan(canary_config("prod")))
     info = routes_for(doc, 'severity="info"')
     assert [(r["receiver"], r.get("continue", False)) for r in info] == [
         ("slack-info", True),
@@ -368,12 +370,12 @@ def test_an_email_without_credentials_has_no_password_file() -> None:
             }
         },
     )
-    doc = alertmanager_config(config)
+    doc = alertmanager_config(alertmanager_plan(config))
     (email,) = receivers_by_name(doc)["email-report"]["email_configs"]
     assert "auth_password_file" not in email
     assert "auth_username" not in email
     assert email["require_tls"] is False
-    assert receiver_secret_files(config) == {}
+    assert receiver_secret_files(alertmanager_plan(config)) == {}
 
 
 def test_without_slack_the_email_report_takes_every_severity() -> None:
@@ -397,29 +399,29 @@ def test_without_slack_the_email_report_takes_every_severity() -> None:
 
 
 def test_a_stack_with_no_channel_routes_everything_to_the_null_receiver() -> None:
-    doc = alertmanager_config(stack_config("local"))
+    doc = alertmanager_config(alertmanager_plan(stack_config("local")))
     assert doc["receivers"] == [{"name": "null"}]
     assert routed_receivers(doc) == {"null"}
 
 
 def test_unlabelled_alerts_fall_back_to_the_team_channel() -> None:
-    doc = alertmanager_config(stack_config("prod"))
+    doc = alertmanager_config(alertmanager_plan(stack_config("prod")))
     assert doc["route"]["receiver"] == "slack-warning"
     assert all("matchers" in r for r in doc["route"]["routes"])
 
 
 def test_watchdog_goes_to_null_when_no_heartbeat_url_is_configured() -> None:
-    doc = alertmanager_config(stack_config("dev"))
+    doc = alertmanager_config(alertmanager_plan(stack_config("dev")))
     (watchdog,) = routes_for(doc, 'alertname="Watchdog"')
     assert watchdog == {"receiver": "null", "matchers": ['alertname="Watchdog"']}
     assert doc["route"]["routes"][0] is watchdog
-    assert HEARTBEAT_URL_FILE not in receiver_secret_files(stack_config("dev"))
+    assert HEARTBEAT_URL_FILE not in receiver_secret_files(alertmanager_plan(stack_config("dev")))
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
 def test_staging_and_prod_watchdog_pings_the_heartbeat_url_read_from_a_file(stack: str) -> None:
     config = stack_config(stack)
-    doc = alertmanager_config(config)
+    doc = alertmanager_config(alertmanager_plan(config))
     (watchdog,) = routes_for(doc, 'alertname="Watchdog"')
     assert doc["route"]["routes"][0] is watchdog  # before any severity route: it never pages
     assert watchdog == {
@@ -436,18 +438,18 @@ def test_staging_and_prod_watchdog_pings_the_heartbeat_url_read_from_a_file(stac
             {"url_file": f"{DEFAULT_SECRETS_DIR}/{HEARTBEAT_URL_FILE}", "send_resolved": False}
         ],
     }
-    assert HEARTBEAT_URL_FILE in receiver_secret_files(config)
+    assert HEARTBEAT_URL_FILE in receiver_secret_files(alertmanager_plan(config))
 
 
 def test_the_heartbeat_interval_is_the_watchdog_repeat_interval() -> None:
     config = canary_config("local", heartbeatInterval="90s")
-    (watchdog,) = routes_for(alertmanager_config(config), 'alertname="Watchdog"')
+    (watchdog,) = routes_for(alertmanager_config(alertmanager_plan(config)), 'alertname="Watchdog"')
     assert (watchdog["receiver"], watchdog["repeat_interval"]) == ("heartbeat", "90s")
 
 
 @pytest.mark.parametrize("stack", STACK_NAMES)
 def test_info_notifications_repeat_at_most_daily(stack: str) -> None:
-    doc = alertmanager_config(stack_config(stack))
+    doc = alertmanager_config(alertmanager_plan(stack_config(stack)))
     info = routes_for(doc, 'severity="info"')
     assert info
     assert all(r["repeat_interval"] == "24h" for r in info)
@@ -456,12 +458,12 @@ def test_info_notifications_repeat_at_most_daily(stack: str) -> None:
 
 def test_the_info_repeat_interval_comes_from_the_config() -> None:
     config = canary_config("prod", grouping={"infoRepeatInterval": "2d"})
-    doc = alertmanager_config(config)
+    doc = alertmanager_config(alertmanager_plan(config))
     assert {r["repeat_interval"] for r in routes_for(doc, 'severity="info"')} == {"2d"}
 
 
 def test_the_charts_info_inhibitor_alert_notifies_nobody() -> None:
-    doc = alertmanager_config(stack_config("prod"))
+    doc = alertmanager_config(alertmanager_plan(stack_config("prod")))
     assert [r["receiver"] for r in routes_for(doc, 'alertname="InfoInhibitor"')] == ["null"]
 
 
@@ -471,12 +473,14 @@ def test_paging_without_a_pagerduty_section_is_refused_not_silently_dropped() ->
         update={"alerting": config.alerting.model_copy(update={"pagerduty": None})}
     )
     with pytest.raises(ValueError, match="pagerduty"):
-        alertmanager_config(broken)
+        alertmanager_plan(broken)
 
 
 def test_rendering_is_deterministic() -> None:
-    first = json.dumps(alertmanager_config(canary_config("prod")))
-    assert json.dumps(alertmanager_config(canary_config("prod"))) == first
+    plan = alertmanager_plan(canary_config("prod"))
+    first = json.dumps(alertmanager_config(plan))
+    assert json.dumps(alertmanager_config(plan)) == first
+    assert json.dumps(alertmanager_config(alertmanager_plan(canary_config("prod")))) == first
 
 
 def test_the_renderer_imports_no_pulumi() -> None:

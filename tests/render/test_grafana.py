@@ -13,6 +13,7 @@ import dashboards
 from infra.checks.manifests import validate_manifest
 from infra.config.defaults import merge
 from infra.naming import DATASOURCE_UIDS, Endpoints
+from infra.plan.monitoring import chart_plan, grafana_plan
 from infra.render.grafana import (
     CONFIGMAP_TYPE,
     GRAFANA_DASHBOARD_TYPE,
@@ -25,7 +26,6 @@ from infra.render.grafana import (
 from infra.render.kube_prometheus_stack import values
 from tests.conftest import make_config, stack_config
 
-AM_CONFIG = {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 
 
@@ -34,7 +34,7 @@ def _by_type(config_sources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def test_prod_has_every_data_source_with_its_stable_uid() -> None:
-    sources = _by_type(datasources(stack_config("prod")))
+    sources = _by_type(datasources(grafana_plan(stack_config("prod"))))
     assert {t: s["uid"] for t, s in sources.items()} == DATASOURCE_UIDS
     for source in sources.values():
         assert {"name", "type", "uid", "access", "jsonData"} <= set(source)
@@ -44,7 +44,7 @@ def test_prod_has_every_data_source_with_its_stable_uid() -> None:
 def test_urls_are_the_in_cluster_services() -> None:
     config = make_config("dev", metrics={"namespace": "metrics"})
     ep = Endpoints(monitoring_namespace="metrics", observability_namespace="observability")
-    sources = _by_type(datasources(config))
+    sources = _by_type(datasources(grafana_plan(config)))
     assert sources["prometheus"]["url"] == ep.prometheus
     assert sources["alertmanager"]["url"] == ep.alertmanager
     assert sources["loki"]["url"] == ep.loki
@@ -53,7 +53,7 @@ def test_urls_are_the_in_cluster_services() -> None:
 
 def test_prometheus_is_the_one_default_and_knows_the_scrape_interval() -> None:
     config = make_config("staging", metrics={"scrapeInterval": "15s"})
-    sources = datasources(config)
+    sources = datasources(grafana_plan(config))
     assert [s["type"] for s in sources if s["isDefault"]] == ["prometheus"]
     assert _by_type(sources)["prometheus"]["jsonData"]["timeInterval"] == "15s"
 
@@ -62,12 +62,12 @@ def test_no_cloudwatch_data_source_grafana_has_no_credentials_for() -> None:
     """No dashboard reads CloudWatch, and Grafana has no IRSA role for it: no data source that
     would only fail (docs/architecture.md, choices)."""
     for environment in ("local", "dev", "staging", "prod"):
-        assert "cloudwatch" not in _by_type(datasources(make_config(environment)))
+        assert "cloudwatch" not in _by_type(datasources(grafana_plan(make_config(environment))))
     assert "cloudwatch" not in DATASOURCE_UIDS
 
 
 def test_loki_and_jaeger_only_when_deployed_and_linked_to_each_other() -> None:
-    both = _by_type(datasources(stack_config("prod")))
+    both = _by_type(datasources(grafana_plan(stack_config("prod"))))
     (derived,) = both["loki"]["jsonData"]["derivedFields"]
     assert derived["datasourceUid"] == DATASOURCE_UIDS["jaeger"]
     # Grafana expands $VAR in provisioning files; its own ${...} must be written $${...}.
@@ -78,25 +78,25 @@ def test_loki_and_jaeger_only_when_deployed_and_linked_to_each_other() -> None:
     assert "$${__trace.traceId}" in logs_link["query"]
 
     neither = make_config("dev", loki={"enabled": False}, tracing={"enabled": False})
-    assert set(_by_type(datasources(neither))) == {"prometheus", "alertmanager"}
-    only_loki = _by_type(datasources(make_config("dev", tracing={"enabled": False})))
+    assert set(_by_type(datasources(grafana_plan(neither)))) == {"prometheus", "alertmanager"}
+    only_loki = _by_type(datasources(grafana_plan(make_config("dev", tracing={"enabled": False}))))
     assert "derivedFields" not in only_loki["loki"]["jsonData"]
 
 
 def test_chart_values_turn_off_the_chart_data_sources_and_supply_ours() -> None:
-    config = stack_config("prod")
-    grafana = merge(values(config, AM_CONFIG)["grafana"], chart_values(config))
+    plan = chart_plan(stack_config("prod"))
+    grafana = merge(values(plan)["grafana"], chart_values(plan.grafana))
     sidecar = grafana["sidecar"]["datasources"]
     assert sidecar["enabled"] is True  # the chart renders additionalDataSources only then
     assert sidecar["defaultDatasourceEnabled"] is False
     assert sidecar["alertmanager"] == {"enabled": False}
-    assert grafana["additionalDataSources"] == datasources(config)
+    assert grafana["additionalDataSources"] == datasources(plan.grafana)
     assert grafana["sidecar"]["dashboards"]["label"] == "grafana_dashboard"  # left as it was
 
 
 def test_every_data_source_a_dashboard_references_is_provisioned(stack_name: str) -> None:
     config = stack_config(stack_name)
-    known = datasource_uids(config)
+    known = datasource_uids(grafana_plan(config))
     referenced = {
         m.group(1)
         for doc in dashboards.build_all(config)

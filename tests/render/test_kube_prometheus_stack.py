@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from infra.plan.monitoring import chart_plan
+from infra.render.alertmanager import alertmanager_config
 from infra.render.chart_facts import (
     COMPONENT_OF_JOB,
     RULE_GROUPS,
@@ -15,8 +17,6 @@ from infra.render.monitors import service_monitor
 from infra.render.yamlout import dump
 from tests.conftest import make_config
 
-AM_CONFIG = {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
-
 
 @pytest.mark.parametrize(
     ("environment", "prometheus", "alertmanager", "retention"),
@@ -25,7 +25,7 @@ AM_CONFIG = {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
 def test_sizing_per_environment(
     environment: str, prometheus: int, alertmanager: int, retention: str
 ) -> None:
-    v = values(make_config(environment), AM_CONFIG)
+    v = values(chart_plan(make_config(environment)))
     spec = v["prometheus"]["prometheusSpec"]
     assert spec["replicas"] == prometheus
     assert spec["retention"] == retention
@@ -33,7 +33,7 @@ def test_sizing_per_environment(
 
 
 def test_prod_is_highly_available_and_spread() -> None:
-    v = values(make_config("prod"), AM_CONFIG)
+    v = values(chart_plan(make_config("prod")))
     assert v["prometheus"]["prometheusSpec"]["podAntiAffinity"] == "hard"
     assert v["alertmanager"]["alertmanagerSpec"]["podAntiAffinity"] == "hard"
     storage = v["prometheus"]["prometheusSpec"]["storageSpec"]["volumeClaimTemplate"]["spec"]
@@ -42,7 +42,7 @@ def test_prod_is_highly_available_and_spread() -> None:
 
 
 def test_external_labels_name_cluster_and_environment() -> None:
-    spec = values(make_config("staging"), AM_CONFIG)["prometheus"]["prometheusSpec"]
+    spec = values(chart_plan(make_config("staging")))["prometheus"]["prometheusSpec"]
     assert spec["externalLabels"] == {"cluster": "bh-staging", "environment": "staging"}
 
 
@@ -55,7 +55,7 @@ def test_intervals_and_resources_come_from_config() -> None:
             "prometheusResources": {"cpuRequest": "300m", "memoryLimit": "3Gi"},
         },
     )
-    spec = values(config, AM_CONFIG)["prometheus"]["prometheusSpec"]
+    spec = values(chart_plan(config))["prometheus"]["prometheusSpec"]
     assert (spec["scrapeInterval"], spec["evaluationInterval"]) == ("15s", "20s")
     assert spec["resources"] == {
         "requests": {"cpu": "300m", "memory": "1Gi"},
@@ -64,22 +64,23 @@ def test_intervals_and_resources_come_from_config() -> None:
 
 
 def test_alertmanager_config_is_given_whole_and_its_secret_mounted() -> None:
-    v = values(make_config("prod"), AM_CONFIG)
-    assert v["alertmanager"]["config"] is AM_CONFIG
+    plan = chart_plan(make_config("prod"))
+    v = values(plan)
+    assert v["alertmanager"]["config"] == alertmanager_config(plan.alertmanager)
     assert v["alertmanager"]["alertmanagerSpec"]["secrets"] == [ALERTMANAGER_SECRET]
 
 
 def test_grafana_uses_an_existing_admin_secret_and_the_dashboard_sidecar() -> None:
-    grafana = values(make_config("prod"), AM_CONFIG)["grafana"]
+    grafana = values(chart_plan(make_config("prod")))["grafana"]
     assert grafana["admin"]["existingSecret"] == "grafana-admin"
     assert "adminPassword" not in grafana
     assert grafana["sidecar"]["dashboards"]["label"] == "grafana_dashboard"
     assert grafana["persistence"] == {"enabled": True, "size": "10Gi"}
-    assert values(make_config("local"), AM_CONFIG)["grafana"]["persistence"] == {"enabled": False}
+    assert values(chart_plan(make_config("local")))["grafana"]["persistence"] == {"enabled": False}
 
 
 def test_nothing_is_exposed_outside_the_cluster() -> None:
-    v = values(make_config("prod"), AM_CONFIG)
+    v = values(chart_plan(make_config("prod")))
     for part in ("prometheus", "alertmanager", "grafana"):
         assert v[part]["service"]["type"] == "ClusterIP"
         assert v[part]["ingress"]["enabled"] is False
@@ -99,13 +100,13 @@ def test_service_monitor_carries_the_release_label_and_scrapes_metrics() -> None
 
 
 def test_values_serialise_deterministically() -> None:
-    config = make_config("prod")
-    assert dump(values(config, AM_CONFIG)) == dump(values(config, AM_CONFIG))
+    plan = chart_plan(make_config("prod"))
+    assert dump(values(plan)) == dump(values(plan))
 
 
 def test_the_charts_own_watchdog_is_off_so_only_ours_fires() -> None:
     for flavor in ("eks", "kind", "generic"):
-        v = values(make_config("prod", cluster={"flavor": flavor}), AM_CONFIG)
+        v = values(chart_plan(make_config("prod", cluster={"flavor": flavor})))
         assert v["defaultRules"]["create"] is True
         assert v["defaultRules"]["disabled"] == {"Watchdog": True}
 
@@ -114,7 +115,7 @@ def test_the_charts_target_down_stays_for_the_jobs_the_estate_has_no_alert_for()
     """`general` holds TargetDown, the only down-alert for kubelet, node-exporter,
     kube-state-metrics and the operator; switching the group off loses it."""
     for flavor in ("eks", "kind", "generic"):
-        v = values(make_config("prod", cluster={"flavor": flavor}), AM_CONFIG)
+        v = values(chart_plan(make_config("prod", cluster={"flavor": flavor})))
         assert "general" not in v["defaultRules"]["rules"]
         assert "general" in {g.key for g in enabled_rule_groups(v)}
 
@@ -123,7 +124,7 @@ def test_the_charts_target_down_stays_for_the_jobs_the_estate_has_no_alert_for()
 def test_no_enabled_default_rule_group_targets_a_job_the_flavor_cannot_scrape(
     flavor: str,
 ) -> None:
-    v = values(make_config("prod", cluster={"flavor": flavor}), AM_CONFIG)
+    v = values(chart_plan(make_config("prod", cluster={"flavor": flavor})))
     lacking = UNREACHABLE_JOBS[flavor]  # type: ignore[index]
     enabled = enabled_rule_groups(v)
     offending = {g.key: set(g.jobs) & lacking for g in enabled if set(g.jobs) & lacking}
@@ -137,7 +138,7 @@ def test_no_enabled_default_rule_group_targets_a_job_the_flavor_cannot_scrape(
 
 
 def test_on_eks_the_control_plane_rules_and_monitors_are_off() -> None:
-    v = values(make_config("prod"), AM_CONFIG)  # prod defaults to eks
+    v = values(chart_plan(make_config("prod")))  # prod defaults to eks
     for component in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
         assert v[component] == {"enabled": False}
     rules = v["defaultRules"]["rules"]
@@ -152,7 +153,7 @@ def test_on_eks_the_control_plane_rules_and_monitors_are_off() -> None:
 
 
 def test_a_generic_cluster_keeps_every_control_plane_group() -> None:
-    v = values(make_config("local", cluster={"flavor": "generic"}), AM_CONFIG)
+    v = values(chart_plan(make_config("local", cluster={"flavor": "generic"})))
     keys = {g.key for g in enabled_rule_groups(v)}
     assert {"kubeControllerManager", "kubeSchedulerAlerting", "etcd", "kubeProxy"} <= keys
 
@@ -180,8 +181,8 @@ def test_the_local_stack_runs_on_kind_and_the_aws_stacks_on_eks() -> None:
 
 
 def test_external_urls_make_alert_and_silence_links_resolve() -> None:
-    v = values(make_config("prod"), AM_CONFIG)
+    v = values(chart_plan(make_config("prod")))
     assert v["prometheus"]["prometheusSpec"]["externalUrl"] == "https://prometheus.example"
     assert v["alertmanager"]["alertmanagerSpec"]["externalUrl"] == "https://alertmanager.example"
-    local = values(make_config("local"), AM_CONFIG)
+    local = values(chart_plan(make_config("local")))
     assert "externalUrl" not in local["prometheus"]["prometheusSpec"]

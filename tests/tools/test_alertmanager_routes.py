@@ -17,6 +17,7 @@ from infra.plan.routing import (
     ROUTING_DIR,
     RoutingCase,
     RoutingTableError,
+    alertmanager_plan,
     load_routing_table,
     routing_table_path,
 )
@@ -45,9 +46,9 @@ def write_config(config: EstateConfig, directory: Path) -> Path:
     """The rendered config and its secret files, as the Alertmanager pod would see them."""
     secrets = directory / "secrets"
     secrets.mkdir(parents=True, exist_ok=True)
-    for name, value in receiver_secret_files(config).items():
+    for name, value in receiver_secret_files(alertmanager_plan(config)).items():
         (secrets / name).write_text(value.get_secret_value(), encoding="utf-8")
-    doc = alertmanager_config(config, secrets_dir=str(secrets))
+    doc = alertmanager_config(alertmanager_plan(config), secrets_dir=str(secrets))
     path = directory / "alertmanager.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     return path
