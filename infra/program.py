@@ -32,7 +32,6 @@ from infra.components.tracing import Tracing, TracingArgs
 from infra.config import ConfigError, ConfigProblem, EstateConfig, load_from_pulumi
 from infra.config.identity import environment_problems
 from infra.config.model import CRITICAL_FOR_MAX_SECONDS, assume_roles_value, duration_seconds
-from infra.config.probes import ProbeError
 from infra.naming import PROJECT, rule_name
 from infra.plan.alerts import RuleGroup, iter_alerts
 from infra.plan.dashboards import DashboardsPlan, ExternalGrafanaPlan
@@ -68,8 +67,6 @@ class _Problems:
             return build()
         except ConfigError as exc:
             self.add(exc.problems)
-        except ProbeError as exc:
-            self.add([ConfigProblem(key, message) for key, message in exc.problems])
         return None
 
 

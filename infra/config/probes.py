@@ -1,4 +1,10 @@
-"""Health probes as typed specs that refuse settings which would kill or hide a healthy pod.
+"""Health probes: the rules that refuse settings which would kill or hide a healthy pod, and
+the typed specs the workloads are built from.
+
+The rules run once, in one place: EstateConfig's validator calls `probe_problems` for every
+service, so a stack file's probe mistakes are reported with its other errors, each keyed
+``blue-harvest:services.<name>.<field>``. The specs (`ProbesSpec.from_config`) are plain data
+built from that validated config and check nothing again.
 
 The rules, each keyed by the field to change (relative to the service, e.g.
 ``probes.liveness.timeoutSeconds``):
@@ -19,8 +25,8 @@ The rules, each keyed by the field to change (relative to the service, e.g.
    rule 3 makes startup cover the boot, so nothing more is needed. Without one, the liveness
    budget (same formula) must be at least ``bootSeconds``.
 
-Pure: no Pulumi, and EstateConfig is imported only for type checking, so the config model can
-call `probe_problems` from its own validator without an import cycle.
+Pure: no Pulumi, and the config model is imported only for type checking, so it can call
+`probe_problems` from its own validator without an import cycle.
 """
 
 from __future__ import annotations
@@ -63,14 +69,6 @@ class ProbeLike(Protocol):
     def failure_threshold(self) -> int: ...
     @property
     def success_threshold(self) -> int: ...
-
-
-class ProbeError(ValueError):
-    """Raised by the specs; each problem is (key relative to the service, message)."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{key}: {message}" for key, message in problems))
 
 
 def _key(kind: ProbeKind, field: str) -> str:
@@ -152,7 +150,7 @@ def probe_problems(probes: ProbesConfig, boot_seconds: int) -> list[tuple[str, s
 
 @dataclass(frozen=True)
 class ProbeSpec:
-    """One probe that already satisfies rules 1 and 2 (construction raises ProbeError)."""
+    """One probe, as the Deployment states it (plain data: the rules ran on the config)."""
 
     kind: ProbeKind
     path: str | None
@@ -162,13 +160,6 @@ class ProbeSpec:
     failure_threshold: int
     success_threshold: int = 1
     type: ProbeType = "http"
-
-    def __post_init__(self) -> None:
-        if (self.type == "http") != (self.path is not None):
-            raise ValueError(f"the {self.kind} probe: an http probe has a path, a tcp one none")
-        problems = field_problems(self.kind, self)
-        if problems:
-            raise ProbeError(problems)
 
     @classmethod
     def from_config(cls, kind: ProbeKind, probe: ProbeConfig) -> ProbeSpec:
@@ -190,31 +181,17 @@ class ProbeSpec:
 
 @dataclass(frozen=True)
 class ProbesSpec:
-    """A container's probes, checked together against its boot time (rules 3 and 4)."""
+    """A container's probes and the boot time they were checked against."""
 
     liveness: ProbeSpec
     readiness: ProbeSpec
     startup: ProbeSpec | None
     boot_seconds: int
 
-    def __post_init__(self) -> None:
-        for kind, probe in (
-            ("liveness", self.liveness),
-            ("readiness", self.readiness),
-            ("startup", self.startup),
-        ):
-            if probe is not None and probe.kind != kind:
-                raise ValueError(f"the {kind} slot holds a {probe.kind} probe")
-        problems = boot_problems(self.liveness, self.startup, self.boot_seconds)
-        if problems:
-            raise ProbeError(problems)
-
     @classmethod
     def from_config(cls, probes: ProbesConfig, boot_seconds: int) -> ProbesSpec:
-        """All problems at once (ProbeError), rather than the first probe's only."""
-        problems = probe_problems(probes, boot_seconds)
-        if problems:
-            raise ProbeError(problems)
+        """The spec of a service's probes in a validated EstateConfig, whose validator already
+        ran every rule (`probe_problems`) on them: nothing is checked again here."""
         return cls(
             liveness=ProbeSpec.from_config("liveness", probes.liveness),
             readiness=ProbeSpec.from_config("readiness", probes.readiness),

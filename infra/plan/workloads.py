@@ -1,9 +1,10 @@
 """One observed workload (the Express backend, the Next.js frontend) as plain typed data.
 
 Everything a Deployment needs is decided here from EstateConfig: image and version, probes
-(checked by infra.config.probes), resources, service account, and the environment the seed's
-code reads (NODE_ENV, LOG_LEVEL, DEBUG, DEBUG_REQUESTS, APP_VERSION, INSTANCE_ID, AWS_REGION,
-the OpenTelemetry and Sentry settings). infra.render.workloads turns a spec into manifests.
+(checked once, by the config's validator, with infra.config.probes), resources, service
+account, and the environment the seed's code reads (NODE_ENV, LOG_LEVEL, DEBUG, DEBUG_REQUESTS,
+APP_VERSION, INSTANCE_ID, AWS_REGION, the OpenTelemetry and Sentry settings).
+infra.render.workloads turns a spec into manifests.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.config.model import Environment, EstateConfig, ResourcesConfig
-from infra.config.probes import ProbeError, ProbesSpec
+from infra.config.probes import ProbesSpec
 from infra.naming import PART_OF_LABEL, PROJECT, Endpoints, trace_service_name
 from infra.text import num
 
@@ -208,14 +209,10 @@ def _env(config: EstateConfig, service: str, version: str) -> tuple[EnvVar, ...]
 
 
 def workload_spec(config: EstateConfig, service: str) -> WorkloadSpec:
-    """The spec of `service`; ProbeError names keys as ``blue-harvest:services.<name>.<path>``."""
+    """The spec of `service`. Its probes come from the validated config, whose validator ran
+    the probe rules (infra.config.probes) once and refused the stack on any problem."""
     svc = config.services[service]
-    try:
-        probes = ProbesSpec.from_config(svc.probes, svc.boot_seconds)
-    except ProbeError as exc:
-        raise ProbeError(
-            [(f"{PROJECT}:services.{service}.{key}", message) for key, message in exc.problems]
-        ) from None
+    probes = ProbesSpec.from_config(svc.probes, svc.boot_seconds)
     version = image_version(svc.image)
     resources = svc.resources or DEFAULT_RESOURCES[config.environment]
     metrics: MetricsEndpoint | None = None
@@ -251,14 +248,5 @@ def workload_spec(config: EstateConfig, service: str) -> WorkloadSpec:
 
 
 def workload_specs(config: EstateConfig) -> list[WorkloadSpec]:
-    """Every service's spec, sorted by name; all probe problems of all services at once."""
-    specs: list[WorkloadSpec] = []
-    problems: list[tuple[str, str]] = []
-    for service in sorted(config.services):
-        try:
-            specs.append(workload_spec(config, service))
-        except ProbeError as exc:
-            problems += exc.problems
-    if problems:
-        raise ProbeError(problems)
-    return specs
+    """Every service's spec, sorted by name."""
+    return [workload_spec(config, service) for service in sorted(config.services)]

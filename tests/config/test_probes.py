@@ -1,18 +1,27 @@
-"""ProbeSpec: each rule refuses a bad probe with a message naming the probe and the field."""
+"""The probe rules: each refuses a bad probe with a message naming the probe and the field;
+they run once, in the config's validator, and the specs are built from the validated config."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from infra.config import ConfigError
+from infra.config import probes as probe_rules
 from infra.config.model import ProbeConfig, ProbesConfig
 from infra.config.probes import (
-    ProbeError,
+    ProbeKind,
     ProbeSpec,
     ProbesSpec,
+    boot_problems,
     budget_seconds,
+    field_problems,
     probe_dict,
     probe_problems,
 )
+from infra.program import plan
+from tests.conftest import make_config
 
 SEED = ProbesConfig()
 
@@ -22,8 +31,8 @@ def _probe(kind: str = "liveness", **changes: int) -> ProbeConfig:
     return base.model_copy(update=changes)
 
 
-def _spec(kind: str = "liveness", **changes: int) -> ProbeSpec:
-    return ProbeSpec.from_config(kind, _probe(kind, **changes))  # type: ignore[arg-type]
+def _spec(kind: ProbeKind = "liveness", **changes: int) -> ProbeSpec:
+    return ProbeSpec.from_config(kind, _probe(kind, **changes))
 
 
 def test_the_seeds_three_probes_pass_with_a_sixty_second_boot() -> None:
@@ -47,11 +56,9 @@ def test_the_seeds_startup_budget_is_three_hundred_seconds_so_a_301_second_boot_
 
 
 @pytest.mark.parametrize("kind", ["liveness", "readiness", "startup"])
-def test_a_timeout_not_below_the_period_is_refused(kind: str) -> None:
+def test_a_timeout_not_below_the_period_is_refused(kind: ProbeKind) -> None:
     period: int = getattr(SEED, kind).period_seconds
-    with pytest.raises(ProbeError) as caught:
-        _spec(kind, timeout_seconds=period)
-    ((key, message),) = caught.value.problems
+    ((key, message),) = field_problems(kind, _probe(kind, timeout_seconds=period))
     assert key == f"probes.{kind}.timeoutSeconds"
     assert f"the {kind} probe's timeoutSeconds ({period})" in message
     assert f"periodSeconds ({period})" in message
@@ -59,16 +66,15 @@ def test_a_timeout_not_below_the_period_is_refused(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", ["liveness", "startup"])
 def test_a_success_threshold_other_than_one_is_refused_for_liveness_and_startup(
-    kind: str,
+    kind: ProbeKind,
 ) -> None:
-    with pytest.raises(ProbeError) as caught:
-        _spec(kind, success_threshold=2)
-    ((key, message),) = caught.value.problems
+    ((key, message),) = field_problems(kind, _probe(kind, success_threshold=2))
     assert key == f"probes.{kind}.successThreshold"
     assert f"the {kind} probe's successThreshold must be 1 (is 2)" in message
 
 
 def test_readiness_may_require_several_successes() -> None:
+    assert field_problems("readiness", _probe("readiness", success_threshold=3)) == []
     assert _spec("readiness", success_threshold=3).success_threshold == 3
 
 
@@ -78,8 +84,6 @@ def test_a_startup_budget_shorter_than_the_boot_is_refused() -> None:
     assert key == "probes.startup.failureThreshold"
     assert "0s initial delay + 10s period x 5 failures = 50s" in message
     assert "bootSeconds (60s)" in message
-    with pytest.raises(ProbeError, match=r"probes\.startup\.failureThreshold"):
-        ProbesSpec.from_config(probes, boot_seconds=60)
 
 
 def test_initial_delay_counts_towards_the_startup_budget() -> None:
@@ -91,14 +95,7 @@ def test_initial_delay_counts_towards_the_startup_budget() -> None:
 
 def test_without_a_startup_probe_a_liveness_probe_that_can_kill_a_booting_pod_is_refused() -> None:
     # The seed's liveness probe gives up after 30 + 10 x 3 = 60s.
-    with pytest.raises(ProbeError) as caught:
-        ProbesSpec(
-            liveness=_spec("liveness"),
-            readiness=_spec("readiness"),
-            startup=None,
-            boot_seconds=61,
-        )
-    ((key, message),) = caught.value.problems
+    ((key, message),) = boot_problems(SEED.liveness, None, boot_seconds=61)
     assert key == "probes.liveness.initialDelaySeconds"
     assert "can kill a pod still starting" in message
     assert "= 60s" in message
@@ -106,10 +103,7 @@ def test_without_a_startup_probe_a_liveness_probe_that_can_kill_a_booting_pod_is
 
 
 def test_without_a_startup_probe_a_liveness_budget_covering_the_boot_is_accepted() -> None:
-    spec = ProbesSpec(
-        liveness=_spec("liveness"), readiness=_spec("readiness"), startup=None, boot_seconds=60
-    )
-    assert spec.startup is None
+    assert boot_problems(SEED.liveness, None, boot_seconds=60) == []
 
 
 def test_with_a_startup_probe_liveness_may_be_shorter_than_the_boot() -> None:
@@ -132,16 +126,6 @@ def test_every_problem_is_reported_at_once() -> None:
         "probes.readiness.timeoutSeconds",
         "probes.startup.failureThreshold",
     ]
-
-
-def test_a_probe_in_the_wrong_slot_is_refused() -> None:
-    with pytest.raises(ValueError, match="liveness slot holds a readiness probe"):
-        ProbesSpec(
-            liveness=_spec("readiness"),
-            readiness=_spec("readiness"),
-            startup=_spec("startup"),
-            boot_seconds=60,
-        )
 
 
 def test_probe_dict_is_the_kubernetes_http_probe_on_the_named_port() -> None:
@@ -173,14 +157,35 @@ def test_a_tcp_probe_connects_to_the_named_port_and_keeps_the_rules() -> None:
         "failureThreshold": 30,
         "successThreshold": 1,
     }
-    with pytest.raises(ProbeError):
-        ProbeSpec.from_config("startup", tcp.model_copy(update={"timeout_seconds": 10}))
-    with pytest.raises(ValueError, match="an http probe has a path"):
-        ProbeSpec(
-            kind="liveness",
-            path=None,
-            initial_delay_seconds=0,
-            period_seconds=10,
-            timeout_seconds=3,
-            failure_threshold=3,
-        )
+    assert field_problems("startup", tcp) == []
+    ((key, _),) = field_problems("startup", tcp.model_copy(update={"timeout_seconds": 10}))
+    assert key == "probes.startup.timeoutSeconds"
+
+
+def test_the_rules_run_once_from_stack_file_to_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One place: the config's validator runs every rule for every service; planning the
+    workloads builds their specs from the validated config and runs none again."""
+    calls: list[str] = []
+    real = probe_rules.field_problems
+
+    def counted(kind: ProbeKind, probe: Any) -> list[tuple[str, str]]:
+        calls.append(kind)
+        return real(kind, probe)
+
+    monkeypatch.setattr(probe_rules, "field_problems", counted)
+    config = make_config("dev")
+    assert sorted(calls) == sorted(["liveness", "readiness", "startup"] * len(config.services))
+    calls.clear()
+    workloads = plan(config).workloads
+    assert calls == []
+    backend = next(w for w in workloads if w.service == "backend")
+    assert backend.probes == ProbesSpec.from_config(
+        config.services["backend"].probes, config.services["backend"].boot_seconds
+    )
+
+
+def test_a_bad_probe_is_refused_by_the_config_naming_the_service_key() -> None:
+    with pytest.raises(ConfigError) as caught:
+        make_config("dev", services={"backend": {"probes": {"liveness": {"timeoutSeconds": 10}}}})
+    keys = [p.key for p in caught.value.problems]
+    assert keys == ["blue-harvest:services.backend.probes.liveness.timeoutSeconds"]
