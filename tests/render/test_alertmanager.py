@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from infra.config import EstateConfig
-from infra.plan.routing import alertmanager_plan, routing_plan
+from infra.config.model import GroupingConfig
+from infra.plan.routing import AlertmanagerPlan, RoutingPlan, alertmanager_plan, routing_plan
 from infra.render.alertmanager import (
     DEFAULT_SECRETS_DIR,
     EMAIL_AUTH_PASSWORD_FILE,
@@ -489,3 +490,19 @@ def test_the_renderer_imports_no_pulumi() -> None:
         "assert not [m for m in sys.modules if m.split('.')[0].startswith('pulumi')]\n"
     )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_a_plan_built_by_hand_renders_without_a_config() -> None:
+    """The renderer takes the plan alone: routing decided elsewhere is rendered as given."""
+    plan = AlertmanagerPlan(
+        environment="dev",
+        routing=RoutingPlan(
+            critical=("null",), warning=("null",), info=("null",), watchdog="null", default="null"
+        ),
+        grouping=GroupingConfig(),
+        heartbeat_interval="5m",
+    )
+    doc = alertmanager_config(plan)
+    assert doc["receivers"] == [{"name": "null"}]
+    assert routed_receivers(doc) == {"null"}
+    assert receiver_secret_files(plan) == {}

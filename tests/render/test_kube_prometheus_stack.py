@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from infra.plan.monitoring import chart_plan
@@ -186,3 +188,14 @@ def test_external_urls_make_alert_and_silence_links_resolve() -> None:
     assert v["alertmanager"]["alertmanagerSpec"]["externalUrl"] == "https://alertmanager.example"
     local = values(chart_plan(make_config("local")))
     assert "externalUrl" not in local["prometheus"]["prometheusSpec"]
+
+
+def test_the_values_are_a_function_of_the_plan_alone() -> None:
+    """The renderer reads the plan, never the config: a dev plan told it is prod is sized as
+    prod's high availability, and its flavor decides what is switched off."""
+    dev = chart_plan(make_config("dev", cluster={"flavor": "generic"}))
+    assert "podAntiAffinity" not in values(dev)["prometheus"]["prometheusSpec"]
+    assert "kubeScheduler" not in values(dev)
+    as_prod = replace(dev, environment="prod", flavor="eks")
+    assert values(as_prod)["prometheus"]["prometheusSpec"]["podAntiAffinity"] == "hard"
+    assert values(as_prod)["kubeScheduler"] == {"enabled": False}
