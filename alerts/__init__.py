@@ -11,7 +11,7 @@ rendered rules by the pytest suite (tests/alerts/).
 
 from __future__ import annotations
 
-from alerts import application, business, pipeline, platform, recording
+from alerts import application, business, pipeline, platform, recording, slos
 from alerts.settings import DEFAULT_TUNING, Settings
 from infra.config.model import EstateConfig
 from infra.naming import WATCHDOG
@@ -38,6 +38,9 @@ def build(settings: Settings) -> list[RuleGroup]:
     # The platform group's MetricAbsent rules are derived from these groups' alerts.
     watched = [recording.group(settings), application.group(settings), business.group(settings)]
     groups = [*watched, platform.group(settings, watched), pipeline.group(settings)]
+    # The SLOs' records and burn-rate alerts (alerts/slos.py), where the stack has SLOs.
+    if (slo_group := slos.group(settings)) is not None:
+        groups.append(slo_group)
     names = [g.name for g in groups]
     if len(set(names)) != len(names):
         raise RuleError("rule groups", f"duplicate group names: {names}")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
+from alerts.slos import Slo, slos_from_config
 from infra.catalog.dashboard_refs import PanelRef
 from infra.config.errors import ConfigError, ConfigProblem
 from infra.config.model import AlertingConfig, AlertOverride, EstateConfig
@@ -182,6 +183,9 @@ class Settings:
     runbook_base_url: str = AlertingConfig.model_fields["runbook_base_url"].default
     grafana_url: str = AlertingConfig.model_fields["grafana_url"].default
     tuning: Mapping[str, Tuning] = field(default_factory=lambda: DEFAULT_TUNING)
+    #: The stack's service level objectives (`blue-harvest:slos`, alerts/slos.py): the SLO
+    #: group's records and burn-rate alerts. None by default (dev and local have none).
+    slos: tuple[Slo, ...] = ()
 
     def __post_init__(self) -> None:
         if not _LABEL_NAME.fullmatch(self.route_label):
@@ -368,6 +372,10 @@ class Settings:
         )
         try:
             settings = settings.with_overrides(config.alerting.overrides, source=source)
+        except ConfigError as exc:
+            problems += exc.problems
+        try:
+            settings = replace(settings, slos=slos_from_config(config, source=source))
         except ConfigError as exc:
             problems += exc.problems
         if problems:

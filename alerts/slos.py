@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, get_args
 
+from infra.catalog import dashboard_refs
 from infra.config.errors import ConfigError, ConfigProblem
 from infra.naming import PROJECT
-from infra.plan.alerts import Severity
+from infra.plan.alerts import AlertRule, RecordingRule, RuleGroup, Severity
 
 if TYPE_CHECKING:
+    from alerts.settings import Settings
     from infra.config.model import EstateConfig
 
 Sli = Literal["availability", "latency"]
@@ -209,12 +211,156 @@ def _buckets() -> str:
     return ", ".join(f"{b:g}" for b in LATENCY_BUCKETS)
 
 
+# --- rules -----------------------------------------------------------------------------------
+
+#: The SLO group's evaluation interval: the shortest window is 5m, a minute is plenty.
+INTERVAL = "1m"
+
+
+def _text(value: Decimal) -> str:
+    """A Decimal as PromQL reads it: `0.0144`, `1`, never `1.44E-2`."""
+    text = f"{value.normalize():f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def threshold(slo: Slo, tier: BurnTier) -> Decimal:
+    """The error ratio above which `tier` burns `slo`'s budget: factor x (1 - objective)."""
+    return Decimal(repr(tier.factor)) * slo.budget
+
+
+def le_values(seconds: float) -> tuple[str, ...]:
+    """The `le` label values a bucket boundary may carry: prom-client writes `1`, Prometheus 3
+    normalizes classic histograms' `le` to `1.0` on ingestion."""
+    text = f"{seconds:g}"
+    return (text, f"{text}.0") if float(seconds).is_integer() else (text,)
+
+
+def _sum_rate(s: Settings, service: str, metric: str, window: str, *matchers: str) -> str:
+    return f"sum by ({s.by}) (rate({metric}{s.selector(service, *matchers)}[{window}]))"
+
+
+def error_ratio_expr(s: Settings, slo: Slo, window: str) -> str:
+    """The share of `slo`'s bad user requests over `window`, from the counters; no sample at
+    all where the window holds no user request (an idle service burns no budget)."""
+    user = s.user_traffic_matcher
+    if slo.sli == "availability":
+        total = _sum_rate(s, slo.service, "http_requests_total", window, user)
+        bad = _sum_rate(s, slo.service, "http_requests_total", window, user, s.error_matcher)
+        # prom-client creates the 5xx series on the first 5xx: none yet reads as 0 errors.
+        return f"(\n{bad}\nor\n0 * {total}\n)\n/\n({total} > 0)"
+    assert slo.threshold_seconds is not None  # slos_from_config requires it for latency
+    le = "|".join(re.escape(v) for v in le_values(slo.threshold_seconds))
+    count = "http_request_duration_seconds_count"
+    total = _sum_rate(s, slo.service, count, window, user)
+    good = _sum_rate(
+        s,
+        slo.service,
+        "http_request_duration_seconds_bucket",
+        window,
+        user,
+        s.matcher("le", le, "=~"),
+    )
+    return f"1 - (\n{good}\n/\n({total} > 0)\n)"
+
+
+def _labels(slo: Slo) -> dict[str, str]:
+    return {"service": slo.service, "slo": slo.name, "sli": slo.sli}
+
+
+def records(s: Settings, slo: Slo) -> list[RecordingRule]:
+    """One error-ratio record per window any tier reads, the ratio over the SLO window and
+    the budget left. The window ratio is the average of the 5m ratio over the window (as
+    Sloth records it): each evaluation weighs the same whatever its traffic, and it reads one
+    series instead of every request counter over 30 days."""
+    sel = "{" + s.matcher("slo", slo.name) + "}"
+    shortest = windows()[0]
+    return [
+        *(
+            RecordingRule(
+                record=error_ratio_record(w), expr=error_ratio_expr(s, slo, w), labels=_labels(slo)
+            )
+            for w in windows()
+        ),
+        RecordingRule(
+            record=ERROR_RATIO_WINDOW_RECORD,
+            expr=f"avg_over_time({error_ratio_record(shortest)}{sel}[{slo.window}])",
+            labels=_labels(slo),
+        ),
+        RecordingRule(
+            record=BUDGET_REMAINING_RECORD,
+            expr=f"1 - {ERROR_RATIO_WINDOW_RECORD}{sel} / {_text(slo.budget)}",
+            labels=_labels(slo),
+        ),
+    ]
+
+
+def burn_alert(s: Settings, slo: Slo, tier: BurnTier) -> AlertRule:
+    """`tier` over `slo`: both windows' error ratios above factor x budget."""
+    sel = "{" + s.matcher("slo", slo.name) + "}"
+    limit = _text(threshold(slo, tier))
+    factor = f"{tier.factor:g}"
+    pages = slo.severity(tier) == "critical"
+    speed = "fast" if tier.action == "page" else "slowly"
+    return AlertRule(
+        name=tier.alert,
+        expr=f"""
+            {error_ratio_record(tier.long_window)}{sel} > {limit}
+            and
+            {error_ratio_record(tier.short_window)}{sel} > {limit}
+        """,
+        severity=slo.severity(tier),
+        service=slo.service,
+        summary=f"{slo.service} is burning its {slo.sli} error budget {speed}",
+        description=(
+            "{{ $value | humanizePercentage }} of "
+            f"{slo.service} user requests were bad over the last {tier.long_window} (and still"
+            f" over {tier.short_window}): {factor}x the rate that spends the whole"
+            f" {slo.window} error budget of the objective, {slo.describe()}."
+            + (
+                f" It pages: at this rate the budget is gone in {_days(slo.window, tier.factor)}."
+                if pages
+                else " A ticket: fix it within days, before the budget is gone in"
+                f" {_days(slo.window, tier.factor)}."
+            )
+        ),
+        runbook_url=f"{s.runbook_base_url.rstrip('/')}/{tier.alert}",
+        dashboard=dashboard_refs.slo_panel(slo.service, slo.sli).url(s.grafana_url),
+        labels={
+            "slo": slo.name,
+            "sli": slo.sli,
+            "objective": repr(slo.objective),
+            "window": slo.window,
+            "burn_rate": factor,
+            "long_window": tier.long_window,
+            "short_window": tier.short_window,
+        },
+    )
+
+
+def _days(window: str, factor: float) -> str:
+    hours = _seconds(window) / 3600 / factor
+    return f"{hours / 24:.0f} days" if hours >= 72 else f"{hours:.0f} hours"
+
+
+def group(s: Settings, tiers: Sequence[BurnTier] = TIERS) -> RuleGroup | None:
+    """The SLO group: every SLO's records, then its tiers' alerts; None without SLOs."""
+    if not s.slos:
+        return None
+    rules: list[RecordingRule | AlertRule] = []
+    for slo in s.slos:
+        rules += records(s, slo)
+    for slo in s.slos:
+        rules += [burn_alert(s, slo, tier) for tier in tiers]
+    return RuleGroup(name=GROUP, interval=INTERVAL, rules=tuple(rules))
+
+
 __all__ = [
     "BUDGET_REMAINING_RECORD",
     "ERROR_RATIO_RECORD",
     "ERROR_RATIO_WINDOW_RECORD",
     "FAST_BURN",
     "GROUP",
+    "INTERVAL",
     "LATENCY_BUCKETS",
     "SLIS",
     "SLOW_BURN",
@@ -223,7 +369,13 @@ __all__ = [
     "BurnTier",
     "Sli",
     "Slo",
+    "burn_alert",
+    "error_ratio_expr",
     "error_ratio_record",
+    "group",
+    "le_values",
+    "records",
     "slos_from_config",
+    "threshold",
     "windows",
 ]

@@ -81,7 +81,6 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
         f"{_P}:tracing": {"sampleRatio": 1.0, "storage": "memory", "retentionDays": 3},
         f"{_P}:loki": {"retention": "72h", "storage": "filesystem"},
         f"{_P}:sentry": {"enabled": False, "tracesSampleRate": 1.0},
-        f"{_P}:slos": _slos(0.995, 0.95, page=False),
     },
     "staging": {
         f"{_P}:aws": {"enabled": True},

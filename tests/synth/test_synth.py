@@ -312,6 +312,8 @@ def test_prod_artifacts_for_the_real_tools(tmp_path: Path) -> None:
         "blue-harvest-pipeline.yaml",
         "blue-harvest-platform.yaml",
         "blue-harvest-recording.yaml",
+        # The SLOs' records and burn-rate alerts (alerts/slos.py): prod has SLOs.
+        "blue-harvest-slos.yaml",
     ]
     am = (prod / "alertmanager" / "alertmanager.yaml").read_text()
     assert "routing_key_file: /etc/alertmanager/secrets/alertmanager-receivers/" in am
