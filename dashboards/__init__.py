@@ -25,6 +25,7 @@ with warnings.catch_warnings():
         database_performance,
         estate_health,
         infrastructure,
+        slo,
     )
     from dashboards.common import (
         APPLICATION_FOLDER,
@@ -37,6 +38,7 @@ with warnings.catch_warnings():
     )
 
 from alerts.settings import Settings
+from alerts.slos import slos_from_config
 from infra.config.model import EstateConfig
 
 #: The folders the dashboards live in, one per area.
@@ -54,7 +56,8 @@ __all__ = [
 
 def build_all(config: EstateConfig, settings: Settings | None = None) -> list[DashboardDoc]:
     """The dashboards of one stack, in dashboard_refs order: the seed's four, then the
-    estate's own health (meta-monitoring, not in the seed). `settings`: the alerts' settings
+    estate's own health (meta-monitoring, not in the seed), then one SLO dashboard per
+    service with SLOs (dashboards/slo.py). `settings`: the alerts' settings
     for `config` when the caller has built them already."""
     ctx = Context.from_config(config, settings)
     return [
@@ -63,4 +66,7 @@ def build_all(config: EstateConfig, settings: Settings | None = None) -> list[Da
         business_metrics.build(ctx),
         infrastructure.build(ctx),
         estate_health.build(ctx),
+        *slo.build(
+            ctx, slos_from_config(config, source=f"stacks/Pulumi.{config.environment}.yaml")
+        ),
     ]

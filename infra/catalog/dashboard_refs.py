@@ -138,3 +138,42 @@ LOKI_PUSHES = ESTATE_HEALTH.panel(5)
 LOKI_DISCARDED = ESTATE_HEALTH.panel(6)
 ALLOY_COMPONENTS = ESTATE_HEALTH.panel(7)
 ALLOY_WRITES = ESTATE_HEALTH.panel(8)
+
+#: SLO dashboards (dashboards/slo.py): one per service with SLOs, `bh-slo-<service>`. Each SLI
+#: has five panels at fixed ids (availability 1-5, latency 11-15), whatever SLIs the service
+#: has, so a burn alert's link never moves when another SLO is added or removed.
+SLO_SLIS: tuple[str, ...] = ("availability", "latency")
+SLO_PANEL_TITLES: tuple[str, ...] = (
+    "objective",
+    "SLI over the SLO window",
+    "error budget remaining",
+    "SLI",
+    "burn rate per window",
+)
+#: The panel (offset from the SLI's first id) the burn-rate alerts link to.
+SLO_BURN_PANEL = 5
+
+
+def slo_panel_id(sli: str, offset: int) -> int:
+    """The id of panel `offset` (1-5) of `sli` on an SLO dashboard."""
+    return 10 * SLO_SLIS.index(sli) + offset
+
+
+def slo_dashboard(service: str, slis: tuple[str, ...] = SLO_SLIS) -> Dashboard:
+    """The SLO dashboard of `service`, with the panels of `slis` (the SLIs it has SLOs for)."""
+    return Dashboard(
+        uid=f"bh-slo-{service}",
+        slug=f"slo-{service}",
+        title=f"SLOs: {service}",
+        panels=tuple(
+            Panel(slo_panel_id(sli, i), f"{sli.capitalize()}: {title}")
+            for sli in SLO_SLIS
+            if sli in slis
+            for i, title in enumerate(SLO_PANEL_TITLES, start=1)
+        ),
+    )
+
+
+def slo_panel(service: str, sli: str) -> PanelRef:
+    """Where a burn-rate alert of `service`'s `sli` SLO links: its burn rate per window."""
+    return slo_dashboard(service, (sli,)).panel(slo_panel_id(sli, SLO_BURN_PANEL))

@@ -35,7 +35,9 @@ def _panel(model: dict[str, Any], panel_id: int) -> dict[str, Any]:
 
 def test_the_four_dashboards_have_the_uids_and_titles_of_dashboard_refs() -> None:
     docs = dashboards.build_all(stack_config("prod"))
-    assert [(d.uid, d.title) for d in docs] == [(r.uid, r.title) for r in dashboard_refs.DASHBOARDS]
+    # ... then the SLO dashboards, one per service with SLOs (tests/dashboards/test_slo.py).
+    refs = [*dashboard_refs.DASHBOARDS, dashboard_refs.slo_dashboard("backend")]
+    assert [(d.uid, d.title) for d in docs] == [(r.uid, r.title) for r in refs]
     assert all(d.json["uid"] == d.uid and d.json["title"] == d.title for d in docs)
 
 
@@ -88,8 +90,9 @@ def test_canonical_json_has_no_volatile_fields_and_sorted_keys() -> None:
 def test_template_variables_default_to_the_stack_and_the_backend() -> None:
     config = make_config("staging", cluster={"namespace": "bh-apps"})
     for doc in dashboards.build_all(config):
-        if doc.uid == dashboard_refs.ESTATE_HEALTH.uid:
-            # About the estate, not a workload: no namespace or service to choose.
+        if doc.uid == dashboard_refs.ESTATE_HEALTH.uid or doc.uid.startswith("bh-slo-"):
+            # About the estate, not a workload, or one service's own SLOs (selected by their
+            # `slo` label): no namespace or service to choose.
             assert variable_values(doc.json) == {"environment": "staging"}
             continue
         assert variable_values(doc.json) == {

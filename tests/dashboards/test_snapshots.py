@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import dashboards
-from infra.catalog.dashboard_refs import DASHBOARDS
+from infra.catalog.dashboard_refs import DASHBOARDS, slo_dashboard
 from tests.conftest import stack_config
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
@@ -28,7 +28,7 @@ def _rendered() -> dict[str, str]:
     return {d.uid: d.text for d in dashboards.build_all(stack_config("prod"))}
 
 
-@pytest.mark.parametrize("uid", [d.uid for d in DASHBOARDS])
+@pytest.mark.parametrize("uid", [d.uid for d in (*DASHBOARDS, slo_dashboard("backend"))])
 def test_dashboard_matches_its_snapshot(uid: str) -> None:
     text = _rendered()[uid]
     path = SNAPSHOTS / f"{uid}.json"

@@ -191,7 +191,8 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
     config = stack_config(STACK)
     models = [doc.json for doc in dashboards.build_all(config)]
 
-    recording = [g for g in rule_groups(config) if g.name == "recording"]
+    # The recording rules, and the SLO group whose records the SLO dashboards read.
+    recording = [g for g in rule_groups(config) if g.name in ("recording", "slos")]
     doc = rule_file(recording)
     for group in doc["groups"]:
         group["interval"] = EVAL
@@ -287,7 +288,7 @@ def _selectors(expr: str) -> list[str]:
 
 def test_the_recording_rules_load_healthy(estate: Estate) -> None:
     groups = estate.prometheus.get_json("/api/v1/rules")["data"]["groups"]
-    assert [g["name"] for g in groups] == ["recording"]
+    assert [g["name"] for g in groups] == ["recording", "slos"]
     assert all(r["health"] != "err" for g in groups for r in g["rules"])
 
 
