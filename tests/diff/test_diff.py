@@ -359,3 +359,36 @@ def test_an_amtool_that_cannot_route_is_a_typed_error(tmp_path: Path) -> None:
         )
     with pytest.raises(AmtoolError, match="amtool could not route"):
         paging(tmp_path / "base", tmp_path / "head")
+
+
+def test_changing_prods_availability_objective_reports_the_slo_and_its_moved_thresholds(
+    repo: Path,
+) -> None:
+    _change(
+        repo,
+        "stacks/Pulumi.prod.yaml",
+        lambda t: (
+            t + "  blue-harvest:slos:\n    backend:\n      availability:\n"
+            "        objective: 0.995\n        page: true\n"
+        ),
+    )
+    report = _diff(repo)
+    (prod,) = report.stacks
+    (slo,) = prod.slos
+    assert (slo.slo, slo.kind) == ("backend-availability", "changed")
+    assert (slo.objective_before, slo.objective_after) == (0.999, 0.995)
+    # What pages is unchanged (the fast tiers, to PagerDuty); every threshold moved 5x.
+    assert slo.pages_before == slo.pages_after == ("14.4x 1h/5m", "6x 6h/30m")
+    assert slo.tickets_after == ("3x 1d/2h", "1x 3d/6h")
+    assert [(m.path, m.before, m.after) for m in slo.moved] == [
+        ("14.4x 1h/5m.threshold", 0.0144, 0.072),
+        ("6x 6h/30m.threshold", 0.006, 0.03),
+        ("3x 1d/2h.threshold", 0.003, 0.015),
+        ("1x 3d/6h.threshold", 0.001, 0.005),
+    ]
+    # The latency SLO did not change, and no tier lost or gained paging.
+    assert not prod.lost_paging
+    plain = text(report)
+    assert "    objective: 0.999 → 0.995\n" in plain
+    assert "    14.4x 1h/5m.threshold: 0.0144 → 0.072\n" in plain
+    assert "  - objective: `0.999` → `0.995`" in markdown(report)
