@@ -4,6 +4,7 @@ routing and dashboards. Pure except for `paging`, which asks the real amtool."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -320,6 +321,27 @@ def _slo_rules(tree: Path) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+#: The SLO window's ratio record: the average of the shortest window's ratio over the SLO
+#: window (alerts/slos.py), e.g. `avg_over_time(slo:sli_error:ratio_rate5m{...}[30d])`.
+_WINDOW_AVERAGE = re.compile(r"^\s*avg_over_time\(.*\[([0-9]+[smhdwy])\]\)\s*$", re.DOTALL)
+
+
+def _slo_windows(tree: Path) -> dict[str, str]:
+    """SLO (`slo` label) -> its window, read from its window-average recording rule."""
+    out: dict[str, str] = {}
+    rules_dir = tree / "prometheus" / "rules"
+    if not rules_dir.is_dir():
+        return out
+    for path in sorted(rules_dir.glob("*.yaml")):
+        for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
+            for rule in group.get("rules", []):
+                slo = (rule.get("labels") or {}).get("slo")
+                match = _WINDOW_AVERAGE.match(str(rule.get("expr", "")))
+                if "record" in rule and slo is not None and match:
+                    out[str(slo)] = match.group(1)
+    return out
+
+
 def _tier(
     rule: dict[str, Any],
     am: tuple[Path, dict[str, Any]] | None,
@@ -342,15 +364,17 @@ def _tier(
 
 
 def _slo_side(
-    rules: list[dict[str, Any]], am: tuple[Path, dict[str, Any]] | None
+    rules: list[dict[str, Any]], am: tuple[Path, dict[str, Any]] | None, recorded: str | None
 ) -> tuple[tuple[BurnTier, ...], float | None, str | None]:
+    """The tiers, objective and window of one SLO on one side (`recorded`: the window its
+    window-average record reads, when the alerts carry no `window` label)."""
     paging_set = paging_receivers(am[1]) if am else frozenset()
     tiers = sorted(
         (_tier(r, am, paging_set) for r in rules), key=lambda t: (-t.burn_rate, t.long_window)
     )
     labels = (rules[0].get("labels") or {}) if rules else {}
     objective = float(labels["objective"]) if "objective" in labels else None
-    window = str(labels["window"]) if "window" in labels else None
+    window = str(labels["window"]) if "window" in labels else recorded
     return tuple(tiers), objective, window
 
 
@@ -369,13 +393,20 @@ def slos(base: Path, head: Path) -> tuple[SloChange, ...]:
     """Every SLO whose objective, window or burn tiers differ, with the tiers that page on
     each side (real amtool on each side's routing)."""
     before, after = _slo_rules(base), _slo_rules(head)
+    windows_before, windows_after = _slo_windows(base), _slo_windows(head)
     changes: list[SloChange] = []
     for name in sorted(set(before) | set(after)):
         old_rules, new_rules = before.get(name, []), after.get(name, [])
-        if _comparable(old_rules) == _comparable(new_rules) and _am_same(base, head):
+        old_recorded = windows_before.get(name) if old_rules else None
+        new_recorded = windows_after.get(name) if new_rules else None
+        if (
+            _comparable(old_rules) == _comparable(new_rules)
+            and old_recorded == new_recorded
+            and _am_same(base, head)
+        ):
             continue
-        old, old_objective, old_window = _slo_side(old_rules, _am(base))
-        new, new_objective, new_window = _slo_side(new_rules, _am(head))
+        old, old_objective, old_window = _slo_side(old_rules, _am(base), old_recorded)
+        new, new_objective, new_window = _slo_side(new_rules, _am(head), new_recorded)
         old_by = {t.name: t for t in old}
         new_by = {t.name: t for t in new}
         moved = [

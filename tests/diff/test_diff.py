@@ -377,6 +377,7 @@ def test_changing_prods_availability_objective_reports_the_slo_and_its_moved_thr
     (slo,) = prod.slos
     assert (slo.slo, slo.kind) == ("backend-availability", "changed")
     assert (slo.objective_before, slo.objective_after) == (0.999, 0.995)
+    assert (slo.window_before, slo.window_after) == ("30d", "30d")
     # What pages is unchanged (the fast tiers, to PagerDuty); every threshold moved 5x.
     assert slo.pages_before == slo.pages_after == ("14.4x 1h/5m", "6x 6h/30m")
     assert slo.tickets_after == ("3x 1d/2h", "1x 3d/6h")
@@ -390,5 +391,6 @@ def test_changing_prods_availability_objective_reports_the_slo_and_its_moved_thr
     assert not prod.lost_paging
     plain = text(report)
     assert "    objective: 0.999 → 0.995\n" in plain
+    assert "    window: 30d → 30d (unchanged)\n" in plain
     assert "    14.4x 1h/5m.threshold: 0.0144 → 0.072\n" in plain
     assert "  - objective: `0.999` → `0.995`" in markdown(report)

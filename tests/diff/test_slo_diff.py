@@ -144,3 +144,28 @@ def test_an_added_slo_and_a_changed_window_are_reported(tmp_path: Path, alertman
     c = _tree(tmp_path, "c", alertmanager, _burn_alerts("0.999"))
     (window,) = slos(c, b)
     assert (window.window_before, window.window_after) == ("30d", "28d")
+
+
+def test_without_a_window_label_the_window_is_read_from_the_window_average_record(
+    tmp_path: Path, alertmanager: Path
+) -> None:
+    def rules(window: str) -> list[Any]:
+        alerts = _burn_alerts("0.999")
+        for alert in alerts:
+            del alert["labels"]["window"]
+        record = {
+            "record": f"slo:sli_error:ratio_rate{window}",
+            "expr": "avg_over_time(slo:sli_error:ratio_rate5m"
+            f'{{slo="backend-availability"}}[{window}])',
+            "labels": {"service": "backend", "slo": "backend-availability", "sli": "availability"},
+        }
+        return [record, *alerts]
+
+    a = _tree(tmp_path, "a", alertmanager, rules("30d"))
+    b = _tree(tmp_path, "b", alertmanager, rules("28d"))
+    (change,) = slos(a, b)
+    assert (change.window_before, change.window_after) == ("30d", "28d")
+    assert change.moved == ()
+    plain = text(DiffReport("a", "b", (StackDiff("prod", slos=(change,)),)))
+    assert "    window: 30d → 28d\n" in plain
+    assert slos(a, _tree(tmp_path, "c", alertmanager, rules("30d"))) == ()
