@@ -71,6 +71,8 @@ def test_every_burn_alert_links_to_its_slos_burn_rate_panel(stack_name: str) -> 
     estate = plan(config)
     models = [d.json for d in estate.dashboards.dashboards]
     burn = [(a, url) for a, url in alert_links(estate.monitoring.groups) if "bh-slo-" in url]
+    # Every tier of every SLO links there (none where the stack has no SLO).
+    assert len(burn) == len(TIERS) * len(_slos(config))
     assert check_alert_links(models, burn) == []
     for spec in _slos(config):
         url = dashboard_refs.slo_panel(spec.service, spec.sli).url("https://g")
