@@ -590,4 +590,20 @@ def check_estate(estate: EstatePlan) -> list[Finding]:
     """Every dashboard check over the dashboards one stack's plan holds, its alerts' links
     included."""
     models = [doc.json for doc in estate.dashboards.dashboards]
-    return check_all(models, stack_for(estate), alert_links=alert_links(estate.monitoring.groups))
+    groups = estate.monitoring.groups
+    refs = (*dashboard_refs.DASHBOARDS, *slo_dashboard_refs(groups))
+    return check_all(models, stack_for(estate), alert_links=alert_links(groups), refs=refs)
+
+
+def slo_dashboard_refs(groups: Iterable[RuleGroup]) -> list[dashboard_refs.Dashboard]:
+    """The SLO dashboards a stack must have: one per service its SLO alerts name, with the
+    panels of the SLIs they carry, so a missing or renumbered SLO panel is a finding."""
+    slis: dict[str, set[str]] = {}
+    for alert in iter_alerts(groups):
+        sli = alert.labels.get("sli")
+        if sli is not None and "slo" in alert.labels:
+            slis.setdefault(alert.service, set()).add(sli)
+    return [
+        dashboard_refs.slo_dashboard(service, tuple(sorted(found)))
+        for service, found in sorted(slis.items())
+    ]

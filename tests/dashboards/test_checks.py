@@ -294,3 +294,22 @@ def test_a_mixed_panel_may_query_several_data_sources() -> None:
         {"refId": "B", "datasource": LOKI.to_json(), "expr": '{namespace="$namespace"}'}
     )
     assert check_queries(model, _stack()) == []
+
+
+def test_estate_check_holds_each_slo_dashboard_to_its_contract() -> None:
+    """The SLO dashboards a stack must have come from its SLO alerts, so a dashboard that
+    lost a panel its burn alerts or the catalogue name is a finding."""
+    from infra.checks.dashboards import check_contract, slo_dashboard_refs
+    from infra.program import plan
+    from tests.conftest import stack_config
+
+    estate = plan(stack_config("prod"))
+    refs = slo_dashboard_refs(estate.monitoring.groups)
+    assert [r.uid for r in refs] == ["bh-slo-backend"]
+    models = [doc.json for doc in estate.dashboards.dashboards]
+    assert check_contract(models, refs) == []
+    (slo,) = [m for m in models if m["uid"] == "bh-slo-backend"]
+    broken = {**slo, "panels": [p for p in slo["panels"] if p.get("id") != 12]}
+    others = [m for m in models if m["uid"] != "bh-slo-backend"]
+    findings = check_contract([*others, broken], refs)
+    assert [(f.dashboard, f.message) for f in findings] == [("bh-slo-backend", "is missing")]
