@@ -19,11 +19,13 @@ Scenarios, per SLO:
 - per tier, a burn just above its factor (x `ABOVE`) after a healthy history as long as its
   long window: the tier fires at the first evaluation where both windows exceed factor x
   budget (close to the workbook's start + long window x factor / burn), and not one
-  evaluation before; a burn just below (x `BELOW`) keeps it silent for twice its long window;
+  evaluation before; a burn just below (x `BELOW`) leaves it silent once both its windows
+  hold nothing but the burn (checked one and one and a half long windows after it began);
 - probe and scrape traffic alone (every request failing and slow): no record, no alert;
-- the acceptance cases: a fast burn (20x the budget: 2% errors for 99.9%) pages within the
-  hour, a slow burn (5x: 0.5%) opens a ticket within the day and never pages, an error rate
-  inside the budget (0.8x) raises nothing over more than the longest window.
+- the acceptance cases: a fast burn (20x the budget: 2% errors for 99.9%) after six healthy
+  hours pages within the hour (43 minutes); a slow burn (5x: 0.5%) after three healthy days
+  opens a ticket within the day (14.4 hours) and never pages; an error rate inside the budget
+  (0.8x) raises nothing over three days and six hours, more than the longest window.
 
 Pure: builds dicts; the caller writes them next to the rendered rules and runs promtool.
 """
