@@ -150,7 +150,8 @@ def test_pipeline_charts_wait_for_the_chart_that_installs_the_servicemonitor_crd
 
 
 def test_three_mistakes_in_three_capabilities_are_reported_in_one_run() -> None:
-    # The stack's identity, the backend's metrics (which the alerts read), an alert override.
+    # The stack's identity, the backend's metrics (which the alerts and the SLOs read), an
+    # alert override: four problems from three mistakes, one run.
     config = make_config(
         "staging",
         services={"backend": {"metrics": {"enabled": False}}},
@@ -163,8 +164,9 @@ def test_three_mistakes_in_three_capabilities_are_reported_in_one_run() -> None:
         "blue-harvest:environment",
         "blue-harvest:services.backend.metrics.enabled",
         "blue-harvest:alerting.overrides.HighErrorRate.threshold",
+        "blue-harvest:slos.backend",
     ]
-    assert caught.value.render().startswith("3 problems in stacks/Pulumi.prod.yaml:")
+    assert caught.value.render().startswith("4 problems in stacks/Pulumi.prod.yaml:")
 
 
 def test_register_reads_the_plan_only() -> None:

@@ -63,7 +63,8 @@ def test_in_cluster_one_labelled_configmap_per_dashboard_in_the_monitoring_names
     run = _in_cluster()
     docs = {d.uid: d for d in dashboards.build_all(make_config("prod"))}
     maps = _of(run, CONFIGMAP)
-    assert len(maps) == len(DASHBOARDS) == 5
+    # The five fixed dashboards and prod's one SLO dashboard (backend).
+    assert len(maps) == len(docs) == len(DASHBOARDS) + 1 == 6
     for cm in maps:
         meta = cm.inputs["metadata"]
         assert meta["namespace"] == "monitoring"
@@ -97,8 +98,8 @@ def test_external_grafana_gets_folders_and_dashboards_through_an_explicit_provid
     folders = _of(run, "grafana:oss/folder:Folder")
     boards = _of(run, "grafana:oss/dashboard:Dashboard")
     assert sorted(f.inputs["uid"] for f in folders) == sorted(f.uid for f in dashboards.FOLDERS)
-    assert len(boards) == len(DASHBOARDS) == 5
     docs = {d.uid: d for d in dashboards.build_all(make_config("prod"))}
+    assert len(boards) == len(docs) == len(DASHBOARDS) + 1 == 6
     for board in [*folders, *boards]:
         assert board.provider.startswith(provider.urn + "::")
     for board in boards:
