@@ -33,7 +33,7 @@ from infra.config import ConfigError, ConfigProblem, EstateConfig, load_from_pul
 from infra.config.identity import environment_problems
 from infra.config.model import CRITICAL_FOR_MAX_SECONDS, assume_roles_value, duration_seconds
 from infra.naming import PROJECT, rule_name
-from infra.plan.alerts import RuleGroup, iter_alerts
+from infra.plan.alerts import RuleGroup, iter_alerts, longest_range
 from infra.plan.dashboards import DashboardsPlan, ExternalGrafanaPlan
 from infra.plan.estate import AwsProviderPlan, EstatePlan
 from infra.plan.logs import logs_plan
@@ -82,6 +82,7 @@ def plan(config: EstateConfig, *, source: str | None = None) -> EstatePlan:
     groups = problems.attempt(lambda: build_rules(settings)) if settings else None
     if groups is not None:
         problems.add(critical_for_problems(config, groups))
+        problems.add(retention_problems(config, groups))
     workloads = problems.attempt(lambda: workload_specs(config))
     monitoring = problems.attempt(lambda: monitoring_plan(config, groups or []))
     dashboards = problems.attempt(lambda: dashboards_plan(config, settings)) if settings else None
@@ -108,7 +109,7 @@ def monitoring_plan(config: EstateConfig, groups: list[RuleGroup]) -> Monitoring
     """The chart's plan, built once, rendered into its values and the receivers' secrets; the
     rule groups rendered into PrometheusRules."""
     metrics = config.metrics
-    chart = chart_plan(config)
+    chart = chart_plan(config, groups)
     return MonitoringPlan(
         namespace=metrics.namespace,
         environment=config.environment,
@@ -203,6 +204,32 @@ def critical_for_problems(config: EstateConfig, groups: list[RuleGroup]) -> list
         if alert.severity == "critical"
         and alert.for_ is not None
         and duration_seconds(alert.for_) > CRITICAL_FOR_MAX_SECONDS
+    ]
+
+
+def retention_problems(config: EstateConfig, groups: list[RuleGroup]) -> list[ConfigProblem]:
+    """Prometheus keeps at least the longest window any rule reads: an SLO's 30-day budget
+    over 15 days of samples would report a 15-day budget as if it were the month's (the rules
+    run in the cluster whatever the metrics store)."""
+    retention = duration_seconds(config.metrics.retention)
+    longest: tuple[float, str] | None = None
+    for group in groups:
+        for name, expr in [(r.record, r.expr) for r in group.records] + [
+            (a.name, a.expr) for a in group.alerts
+        ]:
+            seconds = longest_range(expr).total_seconds()
+            if seconds > retention and (longest is None or seconds > longest[0]):
+                longest = (seconds, name)
+    if longest is None:
+        return []
+    days = longest[0] / 86400
+    window = f"{days:g}d" if days >= 1 else f"{longest[0] / 3600:g}h"
+    return [
+        ConfigProblem(
+            f"{PROJECT}:metrics.retention",
+            f"{config.metrics.retention} is shorter than the {window} the rule {longest[1]}"
+            f" reads; allowed: at least {window}",
+        )
     ]
 
 

@@ -95,7 +95,8 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "pageOnCall": True,
             "grouping": {"groupWait": "30s", "groupInterval": "5m", "repeatInterval": "4h"},
         },
-        f"{_P}:metrics": _metrics("15d", "45GB", "50Gi", 2, 2, "500m", "2Gi", "5Gi"),
+        # 30 days: the SLOs' budget window is read from Prometheus's own disk.
+        f"{_P}:metrics": _metrics("30d", "90GB", "100Gi", 2, 2, "500m", "2Gi", "5Gi"),
         f"{_P}:tracing": {"sampleRatio": 1.0, "storage": "memory", "retentionDays": 7},
         f"{_P}:loki": {"retention": "168h", "storage": "filesystem"},
         f"{_P}:sentry": {"enabled": True, "tracesSampleRate": 1.0},
@@ -114,7 +115,11 @@ ENV_DEFAULTS: dict[Environment, dict[str, Any]] = {
             "pageOnCall": True,
             "grouping": {"groupWait": "30s", "groupInterval": "5m", "repeatInterval": "1h"},
         },
-        f"{_P}:metrics": _metrics("30d", "90GB", "100Gi", 2, 3, "1", "4Gi", "10Gi"),
+        f"{_P}:metrics": {
+            **_metrics("30d", "90GB", "100Gi", 2, 3, "1", "4Gi", "10Gi"),
+            # Remote-written to Amazon Managed Service for Prometheus (docs/scaling.md).
+            "store": "amp",
+        },
         f"{_P}:tracing": {"sampleRatio": 0.1, "storage": "elasticsearch", "retentionDays": 14},
         f"{_P}:loki": {"retention": "720h", "storage": "s3"},
         f"{_P}:sentry": {"enabled": True, "tracesSampleRate": 0.1},

@@ -676,8 +676,70 @@ class SloConfig(_Model):
     )
 
 
+#: Where Prometheus's samples end up: only its own disk, or also Amazon Managed Service for
+#: Prometheus (remote write; docs/scaling.md).
+MetricsStore = Literal["in-cluster", "amp"]
+
+
+class RemoteWriteQueue(_Model):
+    """Prometheus's remote-write queue (per shard): how much it buffers and sends at once."""
+
+    capacity: int = Field(
+        default=10000, ge=100, le=1_000_000, description="Samples buffered per shard."
+    )
+    min_shards: int = Field(default=1, ge=1, le=1000)
+    max_shards: int = Field(default=50, ge=1, le=1000, description="Parallel senders at most.")
+    max_samples_per_send: int = Field(
+        default=2000, ge=100, le=100_000, description="Samples per request."
+    )
+    batch_send_deadline: str = Field(
+        default="5s", pattern=_DURATION, description="Longest a sample waits in a shard."
+    )
+
+
+class AmpConfig(_Model):
+    """The Amazon Managed Service for Prometheus workspace this stack's Prometheus writes to."""
+
+    workspace_id: str | None = Field(
+        default=None,
+        pattern=r"^ws-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        description="Write to an existing workspace (one another stack declares, in this"
+        " account and region); unset: this stack declares its own.",
+    )
+    retention_days: int = Field(
+        default=150,
+        ge=1,
+        le=1095,
+        description="How long the workspace keeps samples (only for a workspace this stack"
+        " declares).",
+    )
+    other_clusters: tuple[Annotated[str, Field(pattern=_DNS_LABEL)], ...] = Field(
+        default=(),
+        description="Other clusters writing to the same workspace: the dashboards gain a"
+        " `cluster` variable.",
+    )
+    queue: RemoteWriteQueue = RemoteWriteQueue()
+    keep_metrics: tuple[Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")], ...] = (
+        Field(
+            default=(),
+            description="Metric names written besides those the estate's rules and dashboards"
+            " read.",
+        )
+    )
+    log_retention_days: Annotated[int, AfterValidator(_allowed_retention)] = Field(
+        default=30, description="Retention of the workspace's own log group."
+    )
+
+
 class MetricsConfig(_Model):
     """kube-prometheus-stack: Prometheus, Alertmanager, Grafana and the operator."""
+
+    store: MetricsStore = Field(
+        default="in-cluster",
+        description="in-cluster: Prometheus's disk only; amp: also remote-write to Amazon"
+        " Managed Service for Prometheus (metrics.amp), Grafana reading it.",
+    )
+    amp: AmpConfig = AmpConfig()
 
     namespace: str = Field(default="monitoring", pattern=_DNS_LABEL)
     chart_version: str = Field(default="88.0.0", pattern=r"^\d+\.\d+\.\d+$")
@@ -1081,6 +1143,7 @@ class EstateConfig(BaseModel):
                     " role, never with access keys",
                 )
             )
+        problems += self._store_problems()
         if t.enabled and t.storage != "memory" and t.storage_username and not t.storage_password:
             problems.append(
                 (
@@ -1104,6 +1167,35 @@ class EstateConfig(BaseModel):
                 problems.append((f"{PROJECT}:rum.domain", "is required when RUM is enabled"))
             if not self.aws.enabled:
                 problems.append((f"{PROJECT}:rum.enabled", "RUM needs blue-harvest:aws.enabled"))
+        return problems
+
+    def _store_problems(self) -> list[tuple[str, str]]:
+        """A remote metrics store is AMP: an AWS account, its region, and IRSA for the writer
+        and the reader (never static keys)."""
+        if self.metrics.store != "amp":
+            return []
+        problems: list[tuple[str, str]] = []
+        if not self.aws.enabled:
+            problems.append((f"{PROJECT}:metrics.store", "amp needs blue-harvest:aws.enabled"))
+        if self.aws_region is None:
+            problems.append(("aws:region", "is required with metrics.store amp"))
+        if self.cluster.oidc_provider_arn is None:
+            problems.append(
+                (
+                    f"{PROJECT}:cluster.oidcProviderArn",
+                    "is required with metrics.store amp: Prometheus writes and Grafana reads"
+                    " through IRSA roles, never with access keys",
+                )
+            )
+        own = self.cluster.name
+        if own in self.metrics.amp.other_clusters:
+            problems.append(
+                (
+                    f"{PROJECT}:metrics.amp.otherClusters",
+                    f"lists this stack's own cluster {own!r}; list only the other clusters"
+                    " writing to the workspace",
+                )
+            )
         return problems
 
     def service_account(self, service: str) -> str:

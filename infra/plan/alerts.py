@@ -13,6 +13,7 @@ import re
 import textwrap
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import MappingProxyType
 from typing import Literal, get_args
 
@@ -74,6 +75,23 @@ def metric_names(expr: str) -> frozenset[str]:
 
     promql_parser.walk(promql_parser.parse(expr), visit)
     return frozenset(names)
+
+
+def longest_range(expr: str) -> timedelta:
+    """The longest range an expression reads back (a `[30d]` selector or subquery, with its
+    offset): what Prometheus's retention must cover for the rule to see whole windows."""
+    longest = timedelta(0)
+
+    def visit(node: promql_parser.Expr) -> None:
+        nonlocal longest
+        if isinstance(node, promql_parser.MatrixSelector):
+            offset = node.vector_selector.offset or timedelta(0)
+            longest = max(longest, node.range + offset)
+        elif isinstance(node, promql_parser.SubqueryExpr):
+            longest = max(longest, node.range + (node.offset or timedelta(0)))
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return longest
 
 
 def check_duration(rule: str, what: str, value: str) -> None:

@@ -9,6 +9,7 @@ MonitoringStack component takes MonitoringPlan.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ from pydantic import SecretStr
 from infra.config.model import ClusterFlavor, Environment, EstateConfig, MetricsConfig
 from infra.naming import Endpoints
 from infra.plan.alerts import RuleGroup
+from infra.plan.metrics_store import AmpPlan, amp_plan
 from infra.plan.routing import AlertmanagerPlan, alertmanager_plan
 from infra.plan.workloads import endpoints
 
@@ -33,15 +35,18 @@ class GrafanaPlan:
     tracing: bool
     #: The workloads' namespace (cluster.namespace): Jaeger's trace-to-logs query reads it.
     workloads_namespace: str
+    #: metrics.store amp: Grafana also reads the workspace (SigV4, its own IRSA role).
+    store: AmpPlan | None = None
 
 
-def grafana_plan(config: EstateConfig) -> GrafanaPlan:
+def grafana_plan(config: EstateConfig, store: AmpPlan | None = None) -> GrafanaPlan:
     return GrafanaPlan(
         endpoints=endpoints(config),
         scrape_interval=config.metrics.scrape_interval,
         loki=config.loki.enabled,
         tracing=config.tracing.enabled,
         workloads_namespace=config.cluster.namespace,
+        store=store,
     )
 
 
@@ -58,20 +63,29 @@ class ChartPlan:
     metrics: MetricsConfig
     alertmanager: AlertmanagerPlan
     grafana: GrafanaPlan
+    #: aws:region, the `region` external label (None without AWS: the label says `none`).
+    region: str | None = None
+    #: metrics.store amp: the remote store Prometheus writes to (None: in-cluster only).
+    store: AmpPlan | None = None
 
     @property
     def production_like(self) -> bool:
         return self.environment in ("staging", "prod")
 
 
-def chart_plan(config: EstateConfig) -> ChartPlan:
+def chart_plan(config: EstateConfig, groups: Iterable[RuleGroup] = ()) -> ChartPlan:
+    """`groups`: the stack's rule groups (their records are among the series written to a
+    remote store)."""
+    store = amp_plan(config, groups)
     return ChartPlan(
         environment=config.environment,
         cluster=config.cluster.name,
         flavor=config.cluster.flavor,
         metrics=config.metrics,
         alertmanager=alertmanager_plan(config),
-        grafana=grafana_plan(config),
+        grafana=grafana_plan(config, store),
+        region=config.aws_region if config.aws.enabled else None,
+        store=store,
     )
 
 

@@ -22,7 +22,7 @@ from tests.conftest import make_config
 
 @pytest.mark.parametrize(
     ("environment", "prometheus", "alertmanager", "retention"),
-    [("local", 1, 1, "2d"), ("dev", 1, 1, "7d"), ("staging", 2, 2, "15d"), ("prod", 2, 3, "30d")],
+    [("local", 1, 1, "2d"), ("dev", 1, 1, "7d"), ("staging", 2, 2, "30d"), ("prod", 2, 3, "30d")],
 )
 def test_sizing_per_environment(
     environment: str, prometheus: int, alertmanager: int, retention: str
