@@ -353,4 +353,7 @@ DATASOURCE_UIDS = {
     "alertmanager": "bh-alertmanager",
     "loki": "bh-loki",
     "jaeger": "bh-jaeger",
+    #: metrics.store amp: the Amazon Managed Service for Prometheus workspace (every cluster
+    #: writing to it, and its longer retention).
+    "amp": "bh-amp",
 }
