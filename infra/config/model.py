@@ -719,12 +719,9 @@ class AmpConfig(_Model):
         " `cluster` variable.",
     )
     queue: RemoteWriteQueue = RemoteWriteQueue()
-    keep_metrics: tuple[Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")], ...] = (
-        Field(
-            default=(),
-            description="Metric names written besides those the estate's rules and dashboards"
-            " read.",
-        )
+    keep_metrics: tuple[Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")], ...] = Field(
+        default=(),
+        description="Metric names written besides those the estate's rules and dashboards read.",
     )
     log_retention_days: Annotated[int, AfterValidator(_allowed_retention)] = Field(
         default=30, description="Retention of the workspace's own log group."
@@ -1185,6 +1182,15 @@ class EstateConfig(BaseModel):
                     f"{PROJECT}:cluster.oidcProviderArn",
                     "is required with metrics.store amp: Prometheus writes and Grafana reads"
                     " through IRSA roles, never with access keys",
+                )
+            )
+        queue = self.metrics.amp.queue
+        if queue.min_shards > queue.max_shards:
+            problems.append(
+                (
+                    f"{PROJECT}:metrics.amp.queue.minShards",
+                    f"{queue.min_shards} is above maxShards ({queue.max_shards}); allowed: at"
+                    " most maxShards",
                 )
             )
         own = self.cluster.name

@@ -121,7 +121,8 @@ def amp_plan(config: EstateConfig, groups: Iterable[RuleGroup]) -> AmpPlan | Non
     if config.metrics.store != "amp":
         return None
     amp = config.metrics.amp
-    assert config.aws_region is not None and config.cluster.oidc_provider_arn is not None
+    assert config.aws_region is not None
+    assert config.cluster.oidc_provider_arn is not None
     env = config.environment
     queue = amp.queue
     return AmpPlan(
