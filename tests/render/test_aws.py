@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from infra.render.aws import (
+    amp_query_policy,
+    amp_remote_write_policy,
     irsa_trust_policy,
+    log_group_kms_key_policy,
     log_writer_policy,
     logs_kms_key_policy,
     partition_of,
@@ -93,3 +98,63 @@ def test_policy_json_is_canonical() -> None:
     doc = log_writer_policy([GROUP])
     assert to_json(doc) == json.dumps(doc, sort_keys=True, separators=(",", ":"))
     assert to_json(doc).index('"Statement"') < to_json(doc).index('"Version"')
+
+
+WORKSPACE = "arn:aws:aps:us-east-1:123456789012:workspace/ws-0a1b2c3d-0000-4000-8000-0123456789ab"
+
+
+def test_remote_write_policy_allows_only_remote_write_on_the_one_workspace() -> None:
+    assert amp_remote_write_policy(WORKSPACE)["Statement"] == [
+        {
+            "Sid": "RemoteWriteToWorkspace",
+            "Effect": "Allow",
+            "Action": ["aps:RemoteWrite"],
+            "Resource": WORKSPACE,
+        }
+    ]
+
+
+def test_query_policy_allows_only_the_four_read_actions_on_the_one_workspace() -> None:
+    (statement,) = amp_query_policy(WORKSPACE)["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert sorted(statement["Action"]) == [
+        "aps:GetLabels",
+        "aps:GetMetricMetadata",
+        "aps:GetSeries",
+        "aps:QueryMetrics",
+    ]
+    assert statement["Resource"] == WORKSPACE
+    # Reading never includes writing or administering the workspace.
+    assert "aps:RemoteWrite" not in statement["Action"]
+
+
+@pytest.mark.parametrize("build", [amp_remote_write_policy, amp_query_policy])
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "*",
+        "arn:aws:aps:us-east-1:123456789012:workspace/*",
+        "arn:aws:aps:us-east-1:123456789012:rulegroupsnamespace/ws-1/x",
+        "arn:aws:logs:us-east-1:123456789012:log-group:/x",
+    ],
+)
+def test_workspace_policies_refuse_anything_but_one_workspace_arn(
+    build: Callable[[str], dict[str, Any]], arn: str
+) -> None:
+    with pytest.raises(ValueError, match="not an AMP workspace ARN"):
+        build(arn)
+
+
+def test_the_workspace_log_group_key_serves_that_one_group() -> None:
+    doc = log_group_kms_key_policy(
+        account_id="123456789012",
+        region="us-east-1",
+        partition="aws",
+        log_group_name="/aws/vendedlogs/prometheus/blue-harvest-prod-metrics",
+    )
+    _, logs = doc["Statement"]
+    group = (
+        "arn:aws:logs:us-east-1:123456789012:log-group:"
+        "/aws/vendedlogs/prometheus/blue-harvest-prod-metrics"
+    )
+    assert logs["Condition"] == {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": group}}
