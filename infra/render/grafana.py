@@ -19,6 +19,7 @@ from typing import Any
 
 from dashboards import DashboardDoc
 from infra.naming import DATASOURCE_UIDS, PART_OF_LABEL, PROJECT
+from infra.plan.metrics_store import AmpPlan
 from infra.plan.monitoring import GrafanaPlan
 
 #: The sidecar's selector and folder annotation (infra/render/kube_prometheus_stack.py sets them).
@@ -126,9 +127,43 @@ def datasources(plan: GrafanaPlan) -> list[dict[str, Any]]:
     return sources
 
 
+#: The workspace's data source type: Grafana 12's core Prometheus data source, signing with
+#: SigV4 (infra/render/remote_write.py says why, and what changes with Grafana 13).
+AMP_DATASOURCE_TYPE = "prometheus"
+#: What Grafana 12 needs in grafana.ini to offer SigV4 to HTTP data sources at all.
+SIGV4_GRAFANA_INI: dict[str, Any] = {"auth": {"sigv4_auth_enabled": True}}
+
+
+def amp_datasource(store: AmpPlan, endpoint: str, scrape_interval: str) -> dict[str, Any]:
+    """Grafana's data source for the workspace at `endpoint` (its Prometheus endpoint, ending
+    in `/`): SigV4 in the workspace's region with the AWS SDK's default credential chain, which
+    in the pod is Grafana's IRSA role (aps:QueryMetrics, GetSeries, GetLabels,
+    GetMetricMetadata on this workspace only). No keys: there are none to give."""
+    return {
+        "name": "Amazon Managed Prometheus",
+        "type": AMP_DATASOURCE_TYPE,
+        "uid": DATASOURCE_UIDS["amp"],
+        "url": endpoint,
+        "access": "proxy",
+        "isDefault": False,
+        "editable": False,
+        "jsonData": {
+            "httpMethod": "POST",
+            "sigV4Auth": True,
+            "sigV4AuthType": "default",
+            "sigV4Region": store.region,
+            "timeInterval": scrape_interval,
+        },
+    }
+
+
 def datasource_uids(plan: GrafanaPlan) -> frozenset[str]:
-    """The UIDs a dashboard of this stack may reference."""
-    return frozenset(str(s["uid"]) for s in datasources(plan))
+    """The UIDs a dashboard of this stack may reference: the in-cluster data sources, and the
+    workspace's (declared with its endpoint, a Pulumi output: remote_write.with_workspace)."""
+    uids = {str(s["uid"]) for s in datasources(plan)}
+    if plan.store is not None:
+        uids.add(DATASOURCE_UIDS["amp"])
+    return frozenset(uids)
 
 
 def chart_values(plan: GrafanaPlan) -> dict[str, Any]:

@@ -15,8 +15,10 @@ from infra.config.defaults import merge
 from infra.naming import DATASOURCE_UIDS, Endpoints
 from infra.plan.monitoring import chart_plan, grafana_plan
 from infra.render.grafana import (
+    AMP_DATASOURCE_TYPE,
     CONFIGMAP_TYPE,
     GRAFANA_DASHBOARD_TYPE,
+    amp_datasource,
     chart_values,
     dashboard_configmap,
     datasource_uids,
@@ -34,8 +36,13 @@ def _by_type(config_sources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def test_prod_has_every_data_source_with_its_stable_uid() -> None:
-    sources = _by_type(datasources(grafana_plan(stack_config("prod"))))
-    assert {t: s["uid"] for t, s in sources.items()} == DATASOURCE_UIDS
+    plan = chart_plan(stack_config("prod")).grafana
+    sources = _by_type(datasources(plan))
+    in_cluster = {k: v for k, v in DATASOURCE_UIDS.items() if k != "amp"}
+    assert {t: s["uid"] for t, s in sources.items()} == in_cluster
+    # The workspace's data source needs its endpoint (a Pulumi output): with_workspace adds
+    # it; its UID is one a prod dashboard may reference all the same.
+    assert datasource_uids(plan) == frozenset(DATASOURCE_UIDS.values())
     for source in sources.values():
         assert {"name", "type", "uid", "access", "jsonData"} <= set(source)
         assert source["access"] == "proxy"
@@ -96,7 +103,7 @@ def test_chart_values_turn_off_the_chart_data_sources_and_supply_ours() -> None:
 
 def test_every_data_source_a_dashboard_references_is_provisioned(stack_name: str) -> None:
     config = stack_config(stack_name)
-    known = datasource_uids(grafana_plan(config))
+    known = datasource_uids(chart_plan(config).grafana)
     referenced = {
         m.group(1)
         for doc in dashboards.build_all(config)
@@ -120,6 +127,35 @@ def test_dashboard_configmap_is_labelled_for_the_sidecar_and_filed_by_area(uid: 
     assert manifest["data"] == {f"{uid}.json": doc.text}
     assert json.loads(manifest["data"][f"{uid}.json"]) == doc.json
     assert validate_manifest(manifest, "1.31") == []
+
+
+@pytest.mark.parametrize("environment", ["local", "dev", "staging"])
+def test_in_cluster_stacks_know_no_workspace_data_source(environment: str) -> None:
+    plan = chart_plan(stack_config(environment)).grafana
+    assert plan.store is None
+    assert DATASOURCE_UIDS["amp"] not in datasource_uids(plan)
+    assert DATASOURCE_UIDS["amp"] not in {s["uid"] for s in datasources(plan)}
+
+
+def test_workspace_data_source_signs_with_the_pods_role_in_its_region() -> None:
+    store = chart_plan(stack_config("prod")).store
+    assert store is not None
+    endpoint = store.workspace_endpoint("ws-0123abcd-0000-4000-8000-000000000000")
+    source = amp_datasource(store, endpoint, "30s")
+    assert source["uid"] == DATASOURCE_UIDS["amp"] == "bh-amp"
+    assert source["type"] == AMP_DATASOURCE_TYPE == "prometheus"
+    assert source["url"] == endpoint
+    assert endpoint.endswith("/")
+    assert source["jsonData"] == {
+        "httpMethod": "POST",
+        "sigV4Auth": True,
+        # The AWS SDK's default chain: the pod's IRSA web identity; no keys, no profile.
+        "sigV4AuthType": "default",
+        "sigV4Region": "us-east-1",
+        "timeInterval": "30s",
+    }
+    assert "secureJsonData" not in source
+    assert source["isDefault"] is False  # panels without a UID keep reading the cluster's
 
 
 def test_synth_writes_each_dashboard_once_from_either_delivery() -> None:
