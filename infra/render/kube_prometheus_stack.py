@@ -2,19 +2,28 @@
 
 Helm replaces lists wholesale, so the Alertmanager config is given whole; secrets appear
 only as Secret names and `*_file` paths, never as values.
+
+Every series carries the external labels `cluster`, `region` and `environment` (on remote
+write, federation and alerts). With `metrics.store: amp` the chart's Prometheus and Grafana
+service accounts get fixed names and their IRSA role ARNs (infra/plan/metrics_store.py), Grafana
+is allowed SigV4, and the replicas label themselves `__replica__` so the workspace keeps one
+copy of what both write. The remote write itself and the workspace's data source need the
+workspace's endpoint, a Pulumi output: infra/render/remote_write.with_workspace adds them.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from infra.config.defaults import merge
 from infra.config.model import ClusterFlavor
 from infra.naming import MONITORING_RELEASE
+from infra.plan.metrics_store import AmpPlan
 from infra.plan.monitoring import ChartPlan
 from infra.render.alertmanager import RECEIVER_SECRET_NAME, alertmanager_config
 from infra.render.chart_facts import UNREACHABLE_JOBS, rule_groups_of_jobs, unreachable_components
-from infra.render.grafana import chart_values
+from infra.render.grafana import SIGV4_GRAFANA_INI, chart_values
 
 #: Fixed release name: PrometheusRules and ServiceMonitors select on `release: <name>`.
 RELEASE_NAME = MONITORING_RELEASE
@@ -28,6 +37,14 @@ GRAFANA_ADMIN_USER_KEY = "admin-user"
 GRAFANA_ADMIN_PASSWORD_KEY = "admin-password"
 
 _SMALL = {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}}
+#: The `region` external label of a stack without AWS (local).
+NO_REGION = "local"
+#: The annotation EKS's pod identity webhook reads: the pods of the service account get that
+#: role's web identity (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE).
+IRSA_ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+#: Amazon Managed Service for Prometheus keeps one sample of each series per `cluster` and
+#: drops this label: the two replicas' samples are written once.
+AMP_REPLICA_LABEL = "__replica__"
 
 
 def _volume(size: str, storage_class: str | None) -> dict[str, Any]:
@@ -58,11 +75,44 @@ def flavor_values(flavor: ClusterFlavor) -> dict[str, Any]:
     return out
 
 
+def external_labels(plan: ChartPlan) -> dict[str, str]:
+    """The labels Prometheus adds to every series it sends anywhere (remote write,
+    federation, alerts): which cluster, region and environment it came from."""
+    return {
+        "cluster": plan.cluster,
+        "region": plan.region or NO_REGION,
+        "environment": plan.environment,
+    }
+
+
+def service_account(name: str, role_arn: str) -> dict[str, Any]:
+    """A chart's service account, named (the role's trust policy names it) and annotated with
+    the IRSA role its pods assume."""
+    return {"create": True, "name": name, "annotations": {IRSA_ROLE_ANNOTATION: role_arn}}
+
+
+def store_values(store: AmpPlan) -> dict[str, Any]:
+    """What `metrics.store: amp` adds to the chart's values at plan time (deep-merged)."""
+    return {
+        "prometheus": {
+            "serviceAccount": service_account(
+                store.prometheus_service_account, store.prometheus_role_arn
+            ),
+            "prometheusSpec": {"replicaExternalLabelName": AMP_REPLICA_LABEL},
+        },
+        "grafana": {
+            "serviceAccount": service_account(
+                store.grafana_service_account, store.grafana_role_arn
+            ),
+            "grafana.ini": copy.deepcopy(SIGV4_GRAFANA_INI),
+        },
+    }
+
+
 def values(plan: ChartPlan) -> dict[str, Any]:
     """The chart's values for this stack."""
     m = plan.metrics
     ha = plan.production_like
-    external_labels = {"cluster": plan.cluster, "environment": plan.environment}
     grafana: dict[str, Any] = {
         "enabled": True,
         "admin": {
@@ -89,7 +139,7 @@ def values(plan: ChartPlan) -> dict[str, Any]:
         "service": {"type": "ClusterIP"},
         "ingress": {"enabled": False},
     }
-    return {
+    out: dict[str, Any] = {
         "fullnameOverride": RELEASE_NAME,
         "crds": {"enabled": True},
         "prometheusOperator": {
@@ -105,7 +155,7 @@ def values(plan: ChartPlan) -> dict[str, Any]:
                 "retentionSize": m.retention_size,
                 "scrapeInterval": m.scrape_interval,
                 "evaluationInterval": m.evaluation_interval,
-                "externalLabels": external_labels,
+                "externalLabels": external_labels(plan),
                 "resources": m.prometheus_resources.as_k8s(),
                 "storageSpec": _volume(m.storage, m.storage_class),
                 # Select only rules and monitors carrying our release label.
@@ -142,3 +192,4 @@ def values(plan: ChartPlan) -> dict[str, Any]:
         "nodeExporter": {"enabled": True},
         **flavor_values(plan.flavor),
     }
+    return merge(out, store_values(plan.store)) if plan.store is not None else out

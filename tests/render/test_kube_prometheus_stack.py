@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from infra.naming import DATASOURCE_UIDS
 from infra.plan.monitoring import chart_plan
 from infra.render.alertmanager import alertmanager_config
 from infra.render.chart_facts import (
@@ -14,10 +15,10 @@ from infra.render.chart_facts import (
     UNREACHABLE_JOBS,
     enabled_rule_groups,
 )
-from infra.render.kube_prometheus_stack import ALERTMANAGER_SECRET, values
+from infra.render.kube_prometheus_stack import ALERTMANAGER_SECRET, RELEASE_NAME, values
 from infra.render.monitors import service_monitor
 from infra.render.yamlout import dump
-from tests.conftest import make_config
+from tests.conftest import make_config, stack_config
 
 
 @pytest.mark.parametrize(
@@ -43,9 +44,69 @@ def test_prod_is_highly_available_and_spread() -> None:
     assert v["prometheus"]["prometheusSpec"]["retentionSize"] == "90GB"
 
 
-def test_external_labels_name_cluster_and_environment() -> None:
-    spec = values(chart_plan(make_config("staging")))["prometheus"]["prometheusSpec"]
-    assert spec["externalLabels"] == {"cluster": "bh-staging", "environment": "staging"}
+@pytest.mark.parametrize(
+    ("stack", "cluster", "region"),
+    [
+        ("local", "bh-local", "local"),
+        ("dev", "bh-dev", "us-east-1"),
+        ("staging", "bh-staging", "us-east-1"),
+        ("prod", "bh-prod", "us-east-1"),
+    ],
+)
+def test_external_labels_name_cluster_region_and_environment(
+    stack: str, cluster: str, region: str
+) -> None:
+    spec = values(chart_plan(stack_config(stack)))["prometheus"]["prometheusSpec"]
+    assert spec["externalLabels"] == {"cluster": cluster, "region": region, "environment": stack}
+
+
+def test_prod_service_accounts_assume_the_plans_irsa_roles() -> None:
+    plan = chart_plan(stack_config("prod"))
+    store = plan.store
+    assert store is not None
+    v = values(plan)
+    prometheus_sa = v["prometheus"]["serviceAccount"]
+    grafana_sa = v["grafana"]["serviceAccount"]
+    assert prometheus_sa == {
+        "create": True,
+        "name": store.prometheus_service_account,
+        "annotations": {"eks.amazonaws.com/role-arn": store.prometheus_role_arn},
+    }
+    assert grafana_sa == {
+        "create": True,
+        "name": store.grafana_service_account,
+        "annotations": {"eks.amazonaws.com/role-arn": store.grafana_role_arn},
+    }
+    # The names the chart gives them anyway (fullnameOverride), now fixed for the trust policies.
+    assert prometheus_sa["name"] == f"{RELEASE_NAME}-prometheus"
+    assert grafana_sa["name"] == f"{RELEASE_NAME}-grafana"
+    assert store.prometheus_role_arn != store.grafana_role_arn
+    assert store.prometheus_role_arn.endswith(f":role/{store.prometheus_role_name}")
+    assert v["grafana"]["grafana.ini"] == {"auth": {"sigv4_auth_enabled": True}}
+    # AMP keeps one copy of what both replicas write (it drops `__replica__`, keeps `cluster`).
+    assert v["prometheus"]["prometheusSpec"]["replicaExternalLabelName"] == "__replica__"
+    # The remote write needs the workspace's endpoint (a Pulumi output): with_workspace adds it.
+    assert "remoteWrite" not in v["prometheus"]["prometheusSpec"]
+    # The in-cluster Prometheus keeps its rules and paging.
+    assert v["prometheus"]["prometheusSpec"]["ruleSelectorNilUsesHelmValues"] is True
+    assert v["alertmanager"]["config"] == alertmanager_config(plan.alertmanager)
+
+
+@pytest.mark.parametrize("stack", ["local", "dev", "staging"])
+def test_in_cluster_stacks_write_nowhere_else(stack: str) -> None:
+    plan = chart_plan(stack_config(stack))
+    assert plan.store is None
+    v = values(plan)
+    text = dump(v)
+    spec = v["prometheus"]["prometheusSpec"]
+    assert "remoteWrite" not in spec
+    assert "replicaExternalLabelName" not in spec
+    assert "serviceAccount" not in v["prometheus"]
+    assert "serviceAccount" not in v["grafana"]
+    assert "grafana.ini" not in v["grafana"]
+    assert "eks.amazonaws.com/role-arn" not in text
+    assert "sigv4" not in text.lower()
+    assert DATASOURCE_UIDS["amp"] not in text
 
 
 def test_intervals_and_resources_come_from_config() -> None:
