@@ -6,7 +6,7 @@ UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install tools synth synth-all check test lint typecheck unit bench clean
+.PHONY: help install tools synth synth-all check test lint typecheck unit bench bench-cost clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ test: install tools lint typecheck  ## The whole suite: ruff, mypy, pytest (real
 
 bench: install  ## Benchmarks; writes benchmarks/README.md
 	$(BIN)/python -m benchmarks.run --write benchmarks/README.md
+
+bench-cost: install tools  ## The estate's rules on a real Prometheus at 10/100/1,000 services
+	$(BIN)/python -m benchmarks.estate_cost
 
 clean:  ## Remove out/ and caches
 	rm -rf out .pytest_cache .mypy_cache .ruff_cache
