@@ -153,6 +153,9 @@ def amp_datasource(store: AmpPlan, endpoint: str, scrape_interval: str) -> dict[
             "sigV4AuthType": "default",
             "sigV4Region": store.region,
             "timeInterval": scrape_interval,
+            # The rules live in the cluster's Prometheus; the role may not list the
+            # workspace's (aps:ListRules), so Grafana's alerting pages must not ask it.
+            "manageAlerts": False,
         },
     }
 

@@ -153,6 +153,7 @@ def test_workspace_data_source_signs_with_the_pods_role_in_its_region() -> None:
         "sigV4AuthType": "default",
         "sigV4Region": "us-east-1",
         "timeInterval": "30s",
+        "manageAlerts": False,
     }
     assert "secureJsonData" not in source
     assert source["isDefault"] is False  # panels without a UID keep reading the cluster's
