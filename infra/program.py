@@ -25,6 +25,7 @@ from infra.components.dashboards import (
     GrafanaDashboardsArgs,
 )
 from infra.components.log_aggregation import LogAggregation, LogAggregationArgs
+from infra.components.metrics_store import MetricsStore, MetricsStoreArgs
 from infra.components.monitoring_stack import MonitoringStack, MonitoringStackArgs
 from infra.components.observed_workload import ObservedWorkload, ObservedWorkloadArgs
 from infra.components.rum import Rum
@@ -267,8 +268,15 @@ def register(estate: EstatePlan) -> None:
         service = PagerDutyService("pagerduty", estate.pagerduty)
         receiver_outputs[PAGERDUTY_ROUTING_KEY_FILE] = service.integration_key
 
+    store = _register_metrics_store(estate, aws_opts)
     monitoring = MonitoringStack(
-        "monitoring", MonitoringStackArgs(plan=estate.monitoring, receiver_outputs=receiver_outputs)
+        "monitoring",
+        MonitoringStackArgs(
+            plan=estate.monitoring,
+            receiver_outputs=receiver_outputs,
+            store_endpoint=store.endpoint if store else None,
+            depends_on=[store] if store else [],
+        ),
     )
     dashboards = estate.dashboards
     external = dashboards.external
@@ -286,6 +294,32 @@ def register(estate: EstatePlan) -> None:
     _register_workloads(estate, monitoring, aws_opts, writer_roles)
     pulumi.export("monitoringRelease", monitoring.release_name)
     pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)
+
+
+def _register_metrics_store(
+    estate: EstatePlan, aws_opts: pulumi.ResourceOptions | None
+) -> MetricsStore | None:
+    """metrics.store amp: the workspace (or an existing one's roles) before the chart that
+    writes to it. Guarded like the log groups: logs.protect and logs.encrypt."""
+    amp = estate.monitoring.chart.store
+    if amp is None:
+        return None
+    if aws_opts is None:  # EstateConfig refuses amp without aws.enabled
+        raise ValueError("metrics.store amp needs the AWS provider")
+    logs = estate.logs.spec if estate.logs is not None else None
+    store = MetricsStore(
+        "metrics-store",
+        MetricsStoreArgs(
+            plan=amp,
+            protect=logs.protect if logs else False,
+            encrypt_logs=logs.encrypt if logs else False,
+        ),
+        opts=aws_opts,
+    )
+    pulumi.export("metricsWorkspaceId", store.workspace_id)
+    pulumi.export("metricsWorkspaceArn", store.workspace_arn)
+    pulumi.export("metricsEndpoint", store.endpoint)
+    return store
 
 
 def _register_workloads(

@@ -1,9 +1,15 @@
-"""MonitoringStack: kube-prometheus-stack, its secrets, rules and service monitors."""
+"""MonitoringStack: kube-prometheus-stack, its secrets, rules and service monitors.
+
+With a remote metrics store (`metrics.store: amp`), the chart's values gain Prometheus's
+remoteWrite and Grafana's data source for the workspace once its endpoint is known (an output
+of MetricsStore): infra/render/remote_write.py: with_workspace.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -22,6 +28,7 @@ from infra.render.kube_prometheus_stack import (
     GRAFANA_ADMIN_USER_KEY,
     RELEASE_NAME,
 )
+from infra.render.remote_write import with_workspace
 from infra.render.workloads import namespace
 
 
@@ -32,6 +39,11 @@ class MonitoringStackArgs:
     plan: MonitoringPlan
     #: File name in the receivers' Secret -> an output (the managed PagerDuty service's key).
     receiver_outputs: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    #: The metrics workspace's endpoint (MetricsStore.endpoint, ending with `/`): required
+    #: exactly when the chart's plan has a remote store (plan.chart.store).
+    store_endpoint: pulumi.Output[str] | None = None
+    #: What the chart waits for besides its namespace and secrets (the store's IRSA roles).
+    depends_on: Sequence[pulumi.Resource] = ()
 
 
 class MonitoringStack(pulumi.ComponentResource):
@@ -45,6 +57,7 @@ class MonitoringStack(pulumi.ComponentResource):
     ) -> None:
         super().__init__(f"{TYPE_PREFIX}:MonitoringStack", name, None, opts)
         plan = args.plan
+        chart_values = _chart_values(args)
         child = pulumi.ResourceOptions(parent=self)
         # node-exporter needs the host's network, PIDs and /proc: a privileged namespace.
         manifest = namespace(
@@ -84,10 +97,11 @@ class MonitoringStack(pulumi.ComponentResource):
             repo=CHART_REPO,
             version=plan.chart_version,
             namespace=plan.namespace,
-            values=plan.values,
+            values=chart_values,
             timeout=900,
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[ns, grafana_secret, receivers_secret]
+                parent=self,
+                depends_on=[ns, grafana_secret, receivers_secret, *args.depends_on],
             ),
         )
         after_chart = pulumi.ResourceOptions(parent=self, depends_on=[release])
@@ -99,3 +113,19 @@ class MonitoringStack(pulumi.ComponentResource):
         self.register_outputs(
             {"releaseName": self.release_name, "grafanaAdminPassword": self.grafana_admin_password}
         )
+
+
+def _chart_values(args: MonitoringStackArgs) -> pulumi.Input[dict[str, Any]]:
+    """The plan's values; with a remote store, those values writing to its workspace."""
+    plan, endpoint = args.plan, args.store_endpoint
+    store = plan.chart.store
+    if store is None and endpoint is None:
+        return plan.values
+    if store is None or endpoint is None:
+        raise ValueError(
+            "MonitoringStack: a remote metrics store needs both the chart plan's store and"
+            f" the workspace endpoint (store: {store is not None}, endpoint:"
+            f" {endpoint is not None})"
+        )
+    base = plan.values
+    return endpoint.apply(lambda url: with_workspace(base, store, url))

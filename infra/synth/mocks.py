@@ -91,6 +91,17 @@ class EstateMocks(pulumi.runtime.Mocks):
                 "id": pool,
                 "arn": f"arn:aws:cognito-identity:{region}:{acct}:identitypool/{pool}",
             }
+        if typ == "aws:amp/workspace:Workspace":
+            # AMP's own id form (`ws-` and a UUID) and the endpoint it reports, with its `/`.
+            d = _digest(typ, logical)
+            workspace = f"ws-{d[:8]}-{d[8:12]}-{d[12:16]}-{d[16:20]}-{d[20:32]}"
+            return {
+                "id": workspace,
+                "arn": f"arn:aws:aps:{region}:{acct}:workspace/{workspace}",
+                "prometheusEndpoint": (
+                    f"https://aps-workspaces.{region}.amazonaws.com/workspaces/{workspace}/"
+                ),
+            }
         if typ == "aws:rum/appMonitor:AppMonitor":
             d = _digest(typ, logical)
             return {

@@ -19,6 +19,11 @@ def _registrations(config: EstateConfig) -> list[Registration]:
     return list(run_program(config, config.environment).registrations)
 
 
+def _own(regs: list[Registration]) -> list[Registration]:
+    """The component's children only (prod's metrics store has a log group and key too)."""
+    return [r for r in regs if r.urn.split("::")[2].startswith(f"{COMPONENT}$")]
+
+
 def _by_type(regs: list[Registration], suffix: str) -> list[Registration]:
     return [r for r in regs if r.type.endswith(suffix)]
 
@@ -65,7 +70,7 @@ def test_resource_counts_for_two_services() -> None:
 def test_log_groups_and_key_are_protected_and_retained_only_in_prod(
     environment: str, protected: bool
 ) -> None:
-    regs = _registrations(make_config(environment, logs={"encrypt": True}))
+    regs = _own(_registrations(make_config(environment, logs={"encrypt": True})))
     stateful = _by_type(regs, ":LogGroup") + _by_type(regs, "kms/key:Key")
     assert len(stateful) == 3
     assert {(r.protect, r.retain_on_delete) for r in stateful} == {(protected, protected)}
@@ -92,14 +97,14 @@ def test_no_key_without_encryption_and_groups_reference_the_key_with_it() -> Non
 
 
 def test_key_policy_names_the_account_from_the_caller_identity() -> None:
-    (key,) = _by_type(_registrations(make_config("prod")), "kms/key:Key")
+    (key,) = _by_type(_own(_registrations(make_config("prod"))), "kms/key:Key")
     policy = json.loads(key.inputs["policy"])
     assert policy["Statement"][1]["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
     assert policy["Statement"][0]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
 
 
 def test_log_group_inputs() -> None:
-    (backend, _) = _by_type(_registrations(make_config("prod")), ":LogGroup")
+    (backend, _) = _by_type(_own(_registrations(make_config("prod"))), ":LogGroup")
     assert backend.name == "logs-backend"
     assert backend.inputs["name"] == "/blue-harvest/backend"
     assert backend.inputs["retentionInDays"] == 90

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import pulumi
+import pytest
 from pydantic import SecretStr
 
 from infra.components.monitoring_stack import MonitoringStack, MonitoringStackArgs
@@ -35,7 +38,13 @@ RULE = {
 }
 
 
-def _run() -> SynthRun:
+ENDPOINT = (
+    "https://aps-workspaces.us-east-1.amazonaws.com/workspaces/"
+    "ws-00000000-0000-4000-8000-000000000000/"
+)
+
+
+def _run(store: str = "in-cluster", endpoint: str | None = None) -> SynthRun:
     def program(config: EstateConfig) -> None:
         chart = chart_plan(config)
         MonitoringStack(
@@ -49,11 +58,41 @@ def _run() -> SynthRun:
                     chart=chart,
                     receiver_secrets={"pagerduty-routing-key": SecretStr(CANARY)},
                     rules=[RULE],
-                )
+                ),
+                store_endpoint=pulumi.Output.from_input(endpoint) if endpoint else None,
             ),
         )
 
-    return run_program(make_config("prod"), "prod", program)
+    return run_program(make_config("prod", metrics={"store": store}), "prod", program)
+
+
+def _chart_values(run: SynthRun) -> dict[str, Any]:
+    (release,) = [r for r in run.registrations if r.type == "kubernetes:helm.sh/v3:Release"]
+    chart_values: dict[str, Any] = release.inputs["values"]
+    return chart_values
+
+
+def test_in_cluster_values_stay_the_plans_own() -> None:
+    config = make_config("prod", metrics={"store": "in-cluster"})
+    assert _chart_values(_run()) == values(chart_plan(config))
+    assert "remoteWrite" not in _chart_values(_run())["prometheus"]["prometheusSpec"]
+
+
+def test_with_a_store_the_chart_writes_to_the_endpoint_it_is_given() -> None:
+    chart_values = _chart_values(_run("amp", ENDPOINT))
+    (remote,) = chart_values["prometheus"]["prometheusSpec"]["remoteWrite"]
+    assert remote["url"] == f"{ENDPOINT}api/v1/remote_write"
+    assert remote["sigv4"] == {"region": "us-east-1"}
+    (amp,) = [s for s in chart_values["grafana"]["additionalDataSources"] if s["uid"] == "bh-amp"]
+    assert amp["url"] == ENDPOINT
+
+
+@pytest.mark.parametrize(("store", "endpoint"), [("amp", None), ("in-cluster", ENDPOINT)])
+def test_a_store_without_an_endpoint_or_an_endpoint_without_a_store_is_refused(
+    store: str, endpoint: str | None
+) -> None:
+    with pytest.raises(ValueError, match="needs both the chart plan's store and the workspace"):
+        _run(store, endpoint)
 
 
 def test_release_has_a_fixed_name_and_pinned_chart() -> None:
