@@ -29,11 +29,9 @@ def test_a_thirty_day_slo_over_fifteen_days_of_samples_is_refused() -> None:
 
 def test_without_slos_a_week_is_enough() -> None:
     config = make_config("dev")
-    longest = max(
-        longest_range(rule.expr)
-        for group in rule_groups(config)
-        for rule in (*group.records, *group.alerts)
-    )
+    groups = rule_groups(config)
+    exprs = [r.expr for g in groups for r in g.records] + [a.expr for g in groups for a in g.alerts]
+    longest = max(longest_range(expr) for expr in exprs)
     assert longest.days < 7
     assert retention_problems(config, rule_groups(config)) == []
 

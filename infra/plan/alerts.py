@@ -88,7 +88,8 @@ def longest_range(expr: str) -> timedelta:
             offset = node.vector_selector.offset or timedelta(0)
             longest = max(longest, node.range + offset)
         elif isinstance(node, promql_parser.SubqueryExpr):
-            longest = max(longest, node.range + (node.offset or timedelta(0)))
+            window = node.range or timedelta(0)
+            longest = max(longest, window + (node.offset or timedelta(0)))
 
     promql_parser.walk(promql_parser.parse(expr), visit)
     return longest

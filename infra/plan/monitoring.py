@@ -63,7 +63,7 @@ class ChartPlan:
     metrics: MetricsConfig
     alertmanager: AlertmanagerPlan
     grafana: GrafanaPlan
-    #: aws:region, the `region` external label (None without AWS: the label says `none`).
+    #: aws:region, the `region` external label (None without AWS: the label says `local`).
     region: str | None = None
     #: metrics.store amp: the remote store Prometheus writes to (None: in-cluster only).
     store: AmpPlan | None = None

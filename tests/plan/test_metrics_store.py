@@ -55,7 +55,7 @@ def test_prods_plan_names_its_roles_in_the_clusters_account() -> None:
 def test_the_partition_follows_the_oidc_provider() -> None:
     config = make_config(
         "dev",
-        **{"aws:region": "cn-north-1"},
+        extra={"aws:region": "cn-north-1"},
         cluster={"oidcProviderArn": OIDC.replace("arn:aws:", "arn:aws-cn:")},
         metrics={"store": "amp"},
     )

@@ -129,7 +129,7 @@ def test_the_bucket_refuses_plain_http() -> None:
 
 def test_s3_without_an_oidc_provider_is_refused() -> None:
     with pytest.raises(ConfigError) as caught:
-        make_config("prod", cluster={"oidcProviderArn": None, "flavor": "eks"}, metrics={"store": "in-cluster"})
+        make_config("prod", cluster={"oidcProviderArn": None}, metrics={"store": "in-cluster"})
     assert [p.key for p in caught.value.problems] == ["blue-harvest:cluster.oidcProviderArn"]
 
 
