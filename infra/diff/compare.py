@@ -1,5 +1,6 @@
 """Compare two synth trees (out/<stack>/ of base and head): resources, rules, paging,
-routing and dashboards. Pure except for `paging`, which asks the real amtool."""
+routing, dashboards, SLOs and the metrics store. Pure except for `paging`, which asks the
+real amtool."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ import yaml
 
 from infra.checks.policies import STATEFUL_TYPES
 from infra.checks.route_match import paging_receivers
+from infra.config.model import duration_seconds
 from infra.diff.model import (
     BurnTier,
     DashboardChange,
+    MetricsStoreChange,
+    MetricsStoreSide,
     PagingChange,
     PanelChange,
     PropertyChange,
@@ -25,6 +29,7 @@ from infra.diff.model import (
     SloChange,
     StackDiff,
 )
+from infra.naming import MONITORING_RELEASE
 from infra.tools.amtool import route_receivers
 
 #: Inputs whose change makes the provider replace the resource (delete and create), from the
@@ -41,6 +46,9 @@ REPLACE_ON: dict[str, frozenset[str]] = {
     "aws:iam/role:Role": frozenset({"name", "path"}),
     "aws:iam/policy:Policy": frozenset({"name", "path", "description"}),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": frozenset({"role", "policyArn"}),
+    "aws:iam/rolePolicy:RolePolicy": frozenset({"name", "namePrefix", "role"}),
+    "aws:amp/workspace:Workspace": frozenset({"kmsKeyArn"}),
+    "aws:amp/workspaceConfiguration:WorkspaceConfiguration": frozenset({"workspaceId"}),
     "aws:s3/bucketV2:BucketV2": frozenset({"bucket", "bucketPrefix"}),
     "aws:s3/bucket:Bucket": frozenset({"bucket", "bucketPrefix"}),
     "kubernetes:helm.sh/v3:Release": frozenset({"name", "namespace"}),
@@ -48,8 +56,10 @@ REPLACE_ON: dict[str, frozenset[str]] = {
     "random:*": frozenset({"length", "special", "upper", "lower", "numeric", "keepers"}),
 }
 
-#: Resources whose deletion or replacement loses data (the same set the policies protect).
-STATEFUL = STATEFUL_TYPES
+_WORKSPACE = "aws:amp/workspace:Workspace"
+#: Resources whose deletion or replacement loses data: the set the policies protect, and the
+#: metrics workspace (its samples go with it).
+STATEFUL = STATEFUL_TYPES | {_WORKSPACE}
 
 _OPTION_KEYS = ("protect", "retainOnDelete", "parent", "provider", "dependsOn")
 
@@ -452,6 +462,146 @@ def _am_same(base: Path, head: Path) -> bool:
     return (before[1] if before else None) == (after[1] if after else None)
 
 
+_STORE = "blueharvest:observability:MetricsStore"
+_CHART_VALUES = f"helm/{MONITORING_RELEASE}.values.yaml"
+#: `https://aps-workspaces.<region>.amazonaws.com/workspaces/<id>/...`
+_WORKSPACE_URL = re.compile(
+    r"^https://aps-workspaces\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/workspaces/(?P<id>ws-[^/]+)/"
+)
+
+
+def _store_side(tree: Path) -> MetricsStoreSide | None:
+    """Where one side's samples go; None when the side has no monitoring chart."""
+    path = tree / _CHART_VALUES
+    if not path.is_file():
+        return None
+    values = yaml.safe_load(path.read_text()) or {}
+    spec = (values.get("prometheus") or {}).get("prometheusSpec") or {}
+    urls = tuple(sorted(str(w.get("url")) for w in spec.get("remoteWrite") or []))
+    match = next((m for m in map(_WORKSPACE_URL.match, urls) if m), None)
+    owned = [r for r in _load_resources(tree).values() if f"{_STORE}$" in r["urn"]]
+    workspace = next((r for r in owned if r["type"] == _WORKSPACE), None)
+    retention = next(
+        (
+            r["inputs"].get("retentionPeriodInDays")
+            for r in owned
+            if r["type"] == "aws:amp/workspaceConfiguration:WorkspaceConfiguration"
+        ),
+        None,
+    )
+    return MetricsStoreSide(
+        local_retention=str(spec["retention"]) if spec.get("retention") else None,
+        remote_urls=urls,
+        workspace_id=match.group("id") if match else None,
+        region=match.group("region") if match else None,
+        workspace_alias=str(workspace["inputs"].get("alias")) if workspace else None,
+        workspace_retention_days=int(retention) if retention is not None else None,
+        workspace_protected=bool(workspace and workspace.get("protect")),
+        workspace_retained=bool(workspace and workspace.get("retainOnDelete")),
+        roles=_store_roles(owned),
+    )
+
+
+def _store_roles(owned: list[dict[str, Any]]) -> tuple[str, ...]:
+    """`role (namespace/service-account: actions)` for each IAM role of the store."""
+    actions: dict[str, list[str]] = {}
+    for r in owned:
+        if r["type"] == "aws:iam/rolePolicy:RolePolicy":
+            document = _parse_json_strings(r["inputs"].get("policy"))
+            for statement in (document or {}).get("Statement", []):
+                listed = statement.get("Action", [])
+                listed = [listed] if isinstance(listed, str) else listed
+                actions.setdefault(str(r["inputs"].get("role")), []).extend(listed)
+    out = []
+    for r in owned:
+        if r["type"] != "aws:iam/role:Role":
+            continue
+        name = str(r["inputs"].get("name"))
+        trust = _parse_json_strings(r["inputs"].get("assumeRolePolicy")) or {}
+        subjects = [
+            value.removeprefix("system:serviceaccount:").replace(":", "/")
+            for statement in trust.get("Statement", [])
+            for key, value in ((statement.get("Condition") or {}).get("StringEquals") or {}).items()
+            if key.endswith(":sub")
+        ]
+        granted = ", ".join(sorted(actions.get(name, []))) or "no actions"
+        out.append(f"{name} ({', '.join(subjects) or 'no service account'}: {granted})")
+    return tuple(sorted(out))
+
+
+def _shorter(before: str | None, after: str | None) -> bool:
+    return (
+        before is not None
+        and after is not None
+        and duration_seconds(after) < duration_seconds(before)
+    )
+
+
+def _store_effects(a: MetricsStoreSide, b: MetricsStoreSide) -> tuple[list[str], list[str]]:
+    """(effects, losses) of going from `a` to `b`."""
+    effects: list[str] = []
+    losses: list[str] = []
+    moved = a.workspace_key != b.workspace_key
+    if moved and a.workspace_key is not None:
+        if a.workspace_alias is None:
+            effects.append(
+                f"This cluster stops writing to {a.workspace}; the history there stays (the"
+                " stack that declares the workspace keeps it)."
+            )
+        elif a.workspace_retained:
+            effects.append(
+                f"{a.workspace} leaves the stack but is retained (retainOnDelete): its history"
+                " stays in AMP, billed for storage, until someone deletes the workspace."
+            )
+        else:
+            effects.append(
+                f"DATA LOSS: {a.workspace} is deleted with its history (every sample it holds)."
+            )
+        if a.workspace_protected:
+            effects.append(
+                "The workspace is protected: pulumi up stops until someone unprotects it on"
+                " purpose."
+            )
+    if moved and b.workspace_key is not None:
+        effects.append(
+            f"Prometheus starts writing to {b.workspace} (SigV4, through its IRSA role);"
+            " the workspace holds samples from the first write on: older history stays on"
+            " Prometheus's disk only."
+        )
+    if a.remote_urls and not b.remote_urls:
+        effects.append(
+            "Samples stay on Prometheus's disk only: Grafana loses the workspace's data"
+            " source, and nothing older than the local retention can be queried any more."
+        )
+    if _shorter(a.local_retention, b.local_retention):
+        losses.append(
+            f"Prometheus keeps {b.local_retention} instead of {a.local_retention}: samples"
+            f" older than {b.local_retention} are deleted from its disk."
+        )
+    same_workspace = not moved and b.workspace_alias is not None
+    if (
+        same_workspace
+        and a.workspace_retention_days is not None
+        and b.workspace_retention_days is not None
+        and b.workspace_retention_days < a.workspace_retention_days
+    ):
+        losses.append(
+            f"{b.workspace} keeps {b.workspace_retention_days}d instead of"
+            f" {a.workspace_retention_days}d: samples older than that are deleted from AMP."
+        )
+    return effects, losses
+
+
+def metrics_store(base: Path, head: Path) -> MetricsStoreChange | None:
+    """Where the samples go on each side, when that differs (store, workspace, roles,
+    retention), with what the change deletes."""
+    before, after = _store_side(base), _store_side(head)
+    if before is None or after is None or before == after:
+        return None
+    effects, losses = _store_effects(before, after)
+    return MetricsStoreChange(before, after, tuple(effects), tuple(losses))
+
+
 def compare_stack(stack: str, base: Path, head: Path) -> StackDiff:
     notes = []
     if not base.is_dir():
@@ -467,4 +617,5 @@ def compare_stack(stack: str, base: Path, head: Path) -> StackDiff:
         dashboards=dashboards(base, head),
         notes=tuple(notes),
         slos=slos(base, head),
+        metrics_store=metrics_store(base, head),
     )

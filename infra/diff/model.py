@@ -126,6 +126,74 @@ class SloChange:
 
 
 @dataclass(frozen=True)
+class MetricsStoreSide:
+    """Where one side's Prometheus keeps its samples, read from its chart values and the
+    MetricsStore component's resources."""
+
+    #: prometheusSpec.retention: how long Prometheus's own disk keeps samples.
+    local_retention: str | None
+    #: remoteWrite URLs (none: the cluster's disk only).
+    remote_urls: tuple[str, ...] = ()
+    #: The AMP workspace written to (from the URL) and its region.
+    workspace_id: str | None = None
+    region: str | None = None
+    #: The workspace's alias when this stack declares it; None when another stack does.
+    workspace_alias: str | None = None
+    workspace_retention_days: int | None = None
+    workspace_protected: bool = False
+    workspace_retained: bool = False
+    #: The store's IAM roles: `name (namespace/service-account: actions)`.
+    roles: tuple[str, ...] = ()
+
+    @property
+    def workspace_key(self) -> tuple[str, str] | None:
+        """The workspace's identity: its alias when declared here, else its id."""
+        if self.workspace_alias is not None:
+            return ("declared", self.workspace_alias)
+        if self.workspace_id is not None:
+            return ("existing", self.workspace_id)
+        return None
+
+    @property
+    def workspace(self) -> str:
+        """`AMP workspace blue-harvest-prod-metrics in us-east-1 (declared by this stack,
+        keeps 150d)`, or `... ws-... in us-east-1 (another stack's)`."""
+        where = f" in {self.region}" if self.region else ""
+        if self.workspace_alias is not None:
+            keeps = (
+                f", keeps {self.workspace_retention_days}d"
+                if self.workspace_retention_days is not None
+                else ""
+            )
+            return f"AMP workspace {self.workspace_alias}{where} (declared by this stack{keeps})"
+        return f"AMP workspace {self.workspace_id}{where} (another stack's)"
+
+    @property
+    def where(self) -> str:
+        """Where samples go, in one line."""
+        local = f"Prometheus's disk ({self.local_retention or 'default retention'})"
+        if not self.remote_urls:
+            return f"{local} only"
+        if self.workspace_key is not None:
+            return f"{local} and {self.workspace}"
+        return f"{local} and remote write to {', '.join(self.remote_urls)}"
+
+
+@dataclass(frozen=True)
+class MetricsStoreChange:
+    """A change of where the stack's metrics go, said as what it is."""
+
+    before: MetricsStoreSide
+    after: MetricsStoreSide
+    #: What follows from the change, one sentence each (deleted or retained workspaces, where
+    #: new samples go, which history stays where).
+    effects: tuple[str, ...] = ()
+    #: Samples the change deletes that no resource change shows (a shorter local or workspace
+    #: retention): each is a data-loss headline.
+    losses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class StackDiff:
     stack: str
     resources: tuple[ResourceChange, ...] = ()
@@ -135,11 +203,13 @@ class StackDiff:
     dashboards: tuple[DashboardChange, ...] = ()
     notes: tuple[str, ...] = ()
     slos: tuple[SloChange, ...] = ()
+    metrics_store: MetricsStoreChange | None = None
 
     @property
     def empty(self) -> bool:
         return not (
-            self.resources
+            self.metrics_store
+            or self.resources
             or self.rules
             or self.paging
             or self.routing

@@ -19,7 +19,14 @@ from typing import Any, Literal
 from rich.console import Console
 from rich.text import Text
 
-from infra.diff.model import DiffReport, PropertyChange, ResourceChange, SloChange, StackDiff
+from infra.diff.model import (
+    DiffReport,
+    MetricsStoreChange,
+    PropertyChange,
+    ResourceChange,
+    SloChange,
+    StackDiff,
+)
 
 #: What `--fail-on` accepts.
 FailOn = Literal["data-loss", "lost-paging", "protected"]
@@ -121,6 +128,17 @@ def headlines(s: StackDiff) -> list[Headline]:
         )
         for p in s.lost_paging
     ]
+    if s.metrics_store is not None:
+        out += [
+            Headline(
+                s.stack,
+                "data-loss",
+                "deleted",
+                ("metrics store", loss),
+                f"DATA LOSS: metrics store: {loss}",
+            )
+            for loss in s.metrics_store.losses
+        ]
     return out
 
 
@@ -181,6 +199,16 @@ def _slo_lines(c: SloChange) -> Iterator[tuple[str, str, str]]:
     yield "tickets", tiers(c.tickets_before), tiers(c.tickets_after)
 
 
+def _store_lines(c: MetricsStoreChange) -> Iterator[tuple[str, str, str]]:
+    """(label, before, after): where samples go, the store's IAM roles, the retentions."""
+    a, b = c.before, c.after
+    yield "samples go to", a.where, b.where
+    if a.roles != b.roles:
+        yield "IAM roles", "; ".join(a.roles) or "none", "; ".join(b.roles) or "none"
+    if a.local_retention != b.local_retention:
+        yield "local retention", a.local_retention or "(none)", b.local_retention or "(none)"
+
+
 # --- plain text -----------------------------------------------------------------------------
 
 Style = Literal["", "title", "alert"]
@@ -216,6 +244,8 @@ def _text_lines(report: DiffReport) -> Iterator[tuple[str, Style]]:
         yield "", ""
         yield f"== {s.stack} ==", "title"
         yield from ((f"({n})", "") for n in s.notes)
+        if s.metrics_store is not None:
+            yield from _store_text(s.metrics_store)
         if s.resources:
             yield "Resources", "title"
             for r in s.resources:
@@ -257,6 +287,15 @@ def _text_lines(report: DiffReport) -> Iterator[tuple[str, Style]]:
                     same = " (unchanged)" if before == after else ""
                     yield f"    {label}: {before} → {after}{same}", ""
                 yield from ((f"    {_prop_text(p)}", "") for p in sc.moved)
+
+
+def _store_text(c: MetricsStoreChange) -> Iterator[tuple[str, Style]]:
+    yield "Metrics store", "title"
+    for label, before, after in _store_lines(c):
+        yield f"  {label}: {before} → {after}", ""
+    for effect in c.effects:
+        yield f"  {effect}", "alert" if effect.startswith("DATA LOSS") else ""
+    yield from ((f"  DATA LOSS: {loss}", "alert") for loss in c.losses)
 
 
 def _paging_mark(lost: bool, gained: bool) -> str:
@@ -303,6 +342,8 @@ def _headline_md(h: Headline) -> str:
     if h.kind == "lost-paging":
         alert, service = h.subject
         subject = f"{code(alert)} ({code(service)})"
+    elif h.subject[0] == "metrics store":
+        subject = f"metrics store: {literal(h.subject[1])}"
     else:
         subject = " ".join([h.action, *(code(x) for x in h.subject)])
     label = {"data-loss": "DATA LOSS", "protected": "PROTECTED", "lost-paging": "LOST PAGING"}
@@ -312,6 +353,21 @@ def _headline_md(h: Headline) -> str:
         "lost-paging": " no longer pages anyone",
     }
     return f"> **{label[h.kind]}** in {code(h.stack)}: {subject}{rest[h.kind]}"
+
+
+#: Characters CommonMark (and GitHub: emoji codes, mentions) would read as markup.
+_MARKUP = frozenset("\\`*_{}[]<>()#+!|~:@&")
+
+
+def literal(value: str) -> str:
+    """A sentence as markdown text that renders exactly as written: every character that
+    could start markup is backslash-escaped (emoji codes, mentions, links, HTML)."""
+    return "".join(f"\\{c}" if c in _MARKUP else c for c in value.replace("\n", " "))
+
+
+def _effect_md(effect: str) -> str:
+    rest = effect.removeprefix("DATA LOSS: ")
+    return f"**DATA LOSS:** {literal(rest)}" if rest != effect else literal(effect)
 
 
 def markdown(report: DiffReport) -> str:
@@ -332,6 +388,12 @@ def markdown(report: DiffReport) -> str:
             continue
         lines += [f"<details><summary><code>{html.escape(s.stack)}</code></summary>", ""]
         lines += [f"_{n}_" for n in s.notes]
+        if s.metrics_store is not None:
+            lines.append("#### Metrics store")
+            for label, before, after in _store_lines(s.metrics_store):
+                lines.append(f"- {label}: {code(before)} → {code(after)}")
+            lines += [f"- {_effect_md(effect)}" for effect in s.metrics_store.effects]
+            lines += [f"- **DATA LOSS:** {literal(loss)}" for loss in s.metrics_store.losses]
         if s.resources:
             lines.append("#### Resources")
             for r in s.resources:
