@@ -27,6 +27,8 @@ STATEFUL_TYPES = frozenset(
     {
         _LOG_GROUP,
         "aws:kms/key:Key",
+        # The metrics store's samples (metrics.store amp).
+        "aws:amp/workspace:Workspace",
         "aws:s3/bucketV2:BucketV2",
         "aws:s3/bucket:Bucket",
         "kubernetes:core/v1:PersistentVolumeClaim",

@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import promql_parser
 import yaml
 
 from infra.checks import dashboards as dashboard_checks
+from infra.checks import remote_write
 from infra.checks.manifests import validate_tree
 from infra.checks.policies import evaluate, from_registration
 from infra.config import ConfigError, EstateConfig, load_stack_file, stack_file
@@ -254,12 +255,50 @@ def check_dashboards(target: Target) -> Iterator[Finding]:
         )
 
 
+def check_remote_write(target: Target) -> Iterator[Finding]:
+    """The chart values' remote write (metrics.store amp), translated as the operator does
+    (infra/checks/remote_write.py), through `promtool check config`."""
+    path = target.tree / "helm" / "kube-prometheus-stack.values.yaml"
+    if path.is_file():
+        yield from remote_write_findings(yaml.safe_load(path.read_text()) or {}, path)
+
+
+def remote_write_findings(values: dict[str, Any], path: Path) -> Iterator[Finding]:
+    """What `promtool check config` says of the remote write in the chart values at `path`."""
+    config, unknown = remote_write.prometheus_config(values)
+    for field in unknown:
+        yield Finding(
+            "error",
+            "remote write",
+            str(path),
+            f"prometheus.prometheusSpec.{field}",
+            "a field the check cannot translate to Prometheus's configuration: add it to"
+            " OPERATOR_TO_PROMETHEUS (infra/render/remote_write.py)",
+        )
+    if config is None:
+        return
+    with tempfile.TemporaryDirectory(prefix="estate-remote-write-") as tmp:
+        checked = Path(tmp) / "prometheus.yml"
+        checked.write_text(yaml.safe_dump(config, sort_keys=False))
+        try:
+            result = promtool.check_config(checked)
+        except ToolMissingError as err:
+            yield _tool_missing("promtool check config", str(path), err)
+            return
+    if not result.ok:
+        output = result.output.replace(str(checked), "<remote write>")
+        yield Finding(
+            "error", "promtool check config", str(path), "prometheus.prometheusSpec", output
+        )
+
+
 CHECKS: tuple[Check, ...] = (
     check_rules,
     check_alertmanager,
     check_policies,
     check_manifests,
     check_dashboards,
+    check_remote_write,
 )
 
 

@@ -71,6 +71,13 @@ def check_rules(paths: Sequence[Path | str]) -> PromtoolResult:
     return _run(["check", "rules", *(str(p) for p in paths)])
 
 
+def check_config(path: Path | str) -> PromtoolResult:
+    """`promtool check config --syntax-only <path>`: a Prometheus configuration as the server
+    would load it (remote_write with SigV4, relabelling regexes, external labels), without
+    reading the files it names."""
+    return _run(["check", "config", "--syntax-only", str(path)])
+
+
 def test_rules(paths: Sequence[Path | str]) -> PromtoolResult:
     """`promtool test rules <paths>`: run unit-test files (their rule_files are relative to
     each test file's own directory)."""

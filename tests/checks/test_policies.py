@@ -146,11 +146,18 @@ def test_the_environment_comes_from_the_program_not_the_stack_name(tmp_path: Pat
     assert environment_of(resources) == "prod"
     unprotected = [
         from_registration({**e, "protect": False})
-        if e["type"] == "aws:kms/key:Key"
+        if e["type"] in ("aws:kms/key:Key", "aws:amp/workspace:Workspace")
         else from_registration(e)
         for e in doc["resources"]
     ]
-    assert [v.policy for v in evaluate(unprotected)] == ["stateful-protected"]
+    violations = evaluate(unprotected)
+    assert {v.policy for v in violations} == {"stateful-protected"}
+    # One per key (the log groups' and the metrics workspace's log group's) and the workspace.
+    stateful = ("aws:kms/key:Key", "aws:amp/workspace:Workspace")
+    assert sorted(v.urn for v in violations) == sorted(
+        r.urn for r in resources if r.type in stateful
+    )
+    assert any(r.type == "aws:amp/workspace:Workspace" for r in resources)
 
 
 def _aws_provider(stack: str, **inputs: str) -> Resource:

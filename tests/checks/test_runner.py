@@ -105,7 +105,12 @@ def test_check_without_the_tools_prints_whole_documents_and_exits_1(
     assert as_json.exit_code == 1, as_json.output
     assert as_json.exception is None or isinstance(as_json.exception, SystemExit)
     findings = json.loads(as_json.stdout)
-    tools = ("promtool check rules", "amtool check-config", "promtool test rules")
+    tools = (
+        "promtool check rules",
+        "amtool check-config",
+        "promtool test rules",
+        "promtool check config",
+    )
     missing = [f for f in findings if f["check"] in tools]
     assert sorted(f["check"] for f in missing) == sorted(tools)
     for finding in missing:
@@ -119,7 +124,7 @@ def test_check_without_the_tools_prints_whole_documents_and_exits_1(
     rows = [x for x in lines if x.startswith("| error | ")]
     assert len(rows) == len(findings)
     assert all(x.endswith(" |") for x in rows)
-    assert len([x for x in rows if "make tools" in x]) == 3
+    assert len([x for x in rows if "make tools" in x]) == 4
 
 
 def test_check_with_old_tools_says_too_old_once_per_validator(
@@ -146,6 +151,7 @@ def test_check_with_old_tools_says_too_old_once_per_validator(
     findings = json.loads(result.stdout)
     assert sorted(f["check"] for f in findings) == [
         "amtool check-config",
+        "promtool check config",
         "promtool check rules",
         "promtool test rules",
     ]
