@@ -1,19 +1,22 @@
 """Recording rules for the seed's dashboard queries (section 2, "Example PromQL Queries").
 
-Names follow Prometheus' level:metric:operations convention; every record keeps the
+Names follow Prometheus' level:metric:operations convention; every record keeps the `cluster`,
 `namespace` and `job` of its series (`Settings.service_labels`), so that the alerts built on
-them carry the labels Alertmanager's outage inhibition matches. The request, error and latency
-records are user-facing SLIs: they leave out the kubelet's probes and Prometheus' scrapes
-(`Settings.excluded_routes` of `Settings.route_label`), which the seed's middleware counts
-like any request. Three replicas probed every 5s and 10s and scraped make ~0.9 req/s of 200s that
-dilute a real 20% error ratio among 0.2 req/s of users to 3.6%, and pull p95 down.
+them carry the labels Alertmanager's outage inhibition matches, and so that the same rules over
+a store several clusters write to (their series carry the `cluster` external label) keep the
+clusters apart. In the cluster's own Prometheus the series have no `cluster` label and the
+records are what they were without it. The request, error and latency records are user-facing
+SLIs: they leave out the kubelet's probes and Prometheus' scrapes (`Settings.excluded_routes`
+of `Settings.route_label`), which the seed's middleware counts like any request. Three replicas
+probed every 5s and 10s and scraped make ~0.9 req/s of 200s that dilute a real 20% error ratio
+among 0.2 req/s of users to 3.6%, and pull p95 down.
 
 Two of the seed's queries are corrected here: `histogram_quantile` is taken over `sum by
-(namespace, job, le)` of the bucket rates (the seed's bare form gives one quantile per series,
-not one for the service), and counters that prom-client creates only on their first increment
-(5xx responses, cache hits and misses) are padded with `or 0 * <other side>`, so that "no 5xx
-yet" reads as a 0% error ratio and "misses but no hit yet" as a 0% hit ratio rather than as no
-data, which no alert can fire on.
+(cluster, namespace, job, le)` of the bucket rates (the seed's bare form gives one quantile per
+series, not one for the service), and counters that prom-client creates only on their first
+increment (5xx responses, cache hits and misses) are padded with `or 0 * <other side>`, so that
+"no 5xx yet" reads as a 0% error ratio and "misses but no hit yet" as a 0% hit ratio rather
+than as no data, which no alert can fire on.
 
 With no traffic at all, a ratio is 0/0 = NaN: it compares false, so the alerts on it stay
 silent, which is what an idle service deserves.

@@ -130,10 +130,13 @@ class Settings:
     #: Every service with a /metrics target; each gets ServiceDown, ServiceReplicaDown and
     #: ScrapeTargetMissing.
     services: tuple[str, ...] = ("backend", "frontend")
-    #: The labels a service-level series keeps: the namespace its ServiceMonitor's targets
-    #: carry and the job. Alertmanager's outage inhibition matches `namespace` and `service`,
-    #: so every aggregation keeps them.
-    service_labels: tuple[str, ...] = ("namespace", "job")
+    #: The labels a service-level series keeps: the cluster, the namespace its
+    #: ServiceMonitor's targets carry and the job. Alertmanager's outage inhibition matches
+    #: `namespace` and `service`, so every aggregation keeps them. `cluster` is Prometheus's
+    #: external label: absent in the cluster's own TSDB, where the rules run (grouping by an
+    #: absent label changes no output), present on every series in a store several clusters
+    #: write to (metrics.store amp), where the same rules then never add clusters together.
+    service_labels: tuple[str, ...] = ("cluster", "namespace", "job")
     #: The label the seed's metrics middleware puts the route in (`req.route?.path`).
     route_label: str = "route"
     #: Routes that are not user traffic: the kubelet's probes (seed section 5: /health,
@@ -238,11 +241,12 @@ class Settings:
 
     @property
     def by(self) -> str:
-        """`namespace, job`: the grouping every service-level aggregation keeps."""
+        """`cluster, namespace, job`: the grouping every service-level aggregation keeps."""
         return ", ".join(self.service_labels)
 
     def up(self, service: str) -> str:
-        """`max by (namespace, job) (up{job=...} == 1)`: 1 where the service has a live target."""
+        """`max by (cluster, namespace, job) (up{job=...} == 1)`: 1 where the service has a
+        live target."""
         return f"max by ({self.by}) (up{self.selector(service)} == 1)"
 
     # --- tuning ----------------------------------------------------------------------------

@@ -52,7 +52,8 @@ GROUP = "slos"
 FAST_BURN = "ErrorBudgetFastBurn"
 SLOW_BURN = "ErrorBudgetSlowBurn"
 
-#: The series an SLO's rules record, per window; labels: namespace, job, service, slo, sli.
+#: The series an SLO's rules record, per window; labels: cluster (where the series carry it),
+#: namespace, job, service, slo, sli.
 ERROR_RATIO_RECORD = "slo:sli_error:ratio_rate{window}"
 #: The error ratio over the whole SLO window (30d), and the share of the budget left.
 ERROR_RATIO_WINDOW_RECORD = "slo:sli_error:ratio_rate30d"

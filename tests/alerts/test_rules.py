@@ -60,7 +60,7 @@ def test_slow_response_time_reads_the_job_wide_p95_not_one_per_series() -> None:
     groups = rule_groups(make_config("dev"))
     buckets = next(r for g in groups for r in g.records if r.record.startswith("job_le:"))
     assert buckets.expr.startswith(
-        "sum by (namespace, job, le) (rate(http_request_duration_seconds_bucket"
+        "sum by (cluster, namespace, job, le) (rate(http_request_duration_seconds_bucket"
     )
     assert 'quantile="0.95"' in _alerts()["SlowResponseTime"].expr
 
@@ -226,7 +226,7 @@ def test_the_slis_leave_out_probe_and_scrape_routes_from_one_place() -> None:
 def test_user_facing_alerts_judge_only_above_the_traffic_floor(name: str) -> None:
     alerts = {a.name: a for a in iter_alerts(build(Settings(min_request_rate=0.25)))}
     assert alerts[name].expr.endswith(
-        'and on (namespace, job)\njob:http_requests:rate5m{job="backend"} >= 0.25'
+        'and on (cluster, namespace, job)\njob:http_requests:rate5m{job="backend"} >= 0.25'
     )
 
 
@@ -236,8 +236,8 @@ def test_service_down_pages_on_the_share_of_replicas_up_per_namespace() -> None:
     )
     [down] = [a for a in iter_alerts(groups) if a.name == "ServiceDown" and a.service == "backend"]
     assert down.expr == (
-        'sum by (namespace, job) (up{job="backend"})\n/\n'
-        'count by (namespace, job) (up{job="backend"})\n<= 0.5'
+        'sum by (cluster, namespace, job) (up{job="backend"})\n/\n'
+        'count by (cluster, namespace, job) (up{job="backend"})\n<= 0.5'
     )
     assert "50% or fewer of its replicas are up" in down.description
     [replica] = [a for a in iter_alerts(groups) if a.name == "ServiceReplicaDown"][:1]

@@ -97,7 +97,7 @@ def test_the_slis_count_user_requests_only() -> None:
     records = [r for r in _group("prod").records if r.record == "slo:sli_error:ratio_rate1h"]
     for record in records:
         assert 'route!~"/health|/health/.*|/metrics"' in record.expr
-        assert "sum by (namespace, job)" in record.expr
+        assert "sum by (cluster, namespace, job)" in record.expr
         assert "[1h]" in record.expr
         assert "> 0)" in record.expr  # no user request: no sample, so no burn
     availability, latency = records
