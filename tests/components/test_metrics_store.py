@@ -253,10 +253,8 @@ def test_a_second_cluster_declares_no_workspace_only_its_roles_on_the_existing_o
     # Another stack owns the workspace: this one names it by the stack's own account.
     workspace_arn = f"arn:aws:aps:us-east-1:333333333333:workspace/{EXISTING}"
     roles = _roles_and_policies(run)
-    assert set(roles) == {
-        "blue-harvest-prod-prometheus-amp-write",
-        "blue-harvest-prod-grafana-amp-query",
-    }
+    plan = _store_plan(load_stack_file(tmp_path / "Pulumi.prod-eu.yaml", "prod-eu"))
+    assert set(roles) == {plan.prometheus_role_name, plan.grafana_role_name}
     for _, policy in roles.values():
         (statement,) = policy["Statement"]
         assert statement["Resource"] == workspace_arn
