@@ -299,9 +299,12 @@ def alertmanager(config: Path, workdir: Path) -> Iterator[Server]:
 
 
 @contextlib.contextmanager
-def prometheus(config: Path, workdir: Path, *extra_args: str) -> Iterator[Server]:
-    """`extra_args` go to the command line, e.g. a shorter --rules.alert.resend-delay."""
-    port = free_port()
+def prometheus(
+    config: Path, workdir: Path, *extra_args: str, port: int | None = None
+) -> Iterator[Server]:
+    """`extra_args` go to the command line, e.g. a shorter --rules.alert.resend-delay; `port`
+    restarts a server where its clients expect it (default: a free one)."""
+    port = port or free_port()
     argv = [
         _binary("prometheus"),
         f"--config.file={config}",

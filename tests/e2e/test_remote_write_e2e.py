@@ -13,10 +13,12 @@ The backend also exposes a metric no rule or dashboard of the estate reads
 
 from __future__ import annotations
 
+import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -32,7 +34,14 @@ from infra.program import monitoring_plan
 from infra.render.prometheus import rule_file, to_yaml
 from infra.render.remote_write import REMOTE_NAME, prometheus_remote_write
 from tests.conftest import stack_config
-from tests.e2e.harness import LOOPBACK, Server, SimulatedBackend, prometheus, wait_until
+from tests.e2e.harness import (
+    LOOPBACK,
+    Server,
+    SimulatedBackend,
+    free_port,
+    prometheus,
+    wait_until,
+)
 
 #: Test-only: scrape and evaluate every second (the prod stack's own intervals are 30s).
 INTERVAL = "1s"
@@ -84,16 +93,53 @@ class Estate:
     labels: dict[str, str]
 
 
-@pytest.fixture(scope="module")
-def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
-    work = tmp_path_factory.mktemp("remote-write-e2e")
+@dataclass(frozen=True)
+class Sender:
+    """What the sender is built from: the prod stack's store, labels and records."""
+
+    store: AmpPlan
+    labels: dict[str, str]
+    rules: Path
+    namespace: str
+
+    def config(self, backend_port: int, receiver_url: str) -> dict[str, Any]:
+        return {
+            "global": {
+                "scrape_interval": INTERVAL,
+                "evaluation_interval": INTERVAL,
+                "external_labels": self.labels,
+            },
+            "rule_files": [str(self.rules)],
+            "scrape_configs": [
+                {
+                    "job_name": "backend",
+                    "static_configs": [
+                        {
+                            "targets": [f"{LOOPBACK}:{backend_port}"],
+                            "labels": {"namespace": self.namespace},
+                        }
+                    ],
+                }
+            ],
+            "remote_write": [
+                prometheus_remote_write(self.store, f"{receiver_url}/api/v1/write", sigv4=False)
+            ],
+        }
+
+    def write(self, folder: Path, backend_port: int, receiver_url: str) -> Path:
+        path = folder / "prometheus.yaml"
+        config = self.config(backend_port, receiver_url)
+        path.write_text(yaml.safe_dump(config, sort_keys=True), encoding="utf-8")
+        return path
+
+
+def _prod_sender(work: Path) -> Sender:
     config = stack_config("prod")
     groups = rule_groups(config)
     monitoring = monitoring_plan(config, groups)
     store = monitoring.chart.store
     assert store is not None, "prod writes to Amazon Managed Service for Prometheus"
     labels = dict(monitoring.values["prometheus"]["prometheusSpec"]["externalLabels"])
-
     # The groups holding the prod stack's records, evaluated every second.
     recording = [g for g in groups if any(isinstance(r, RecordingRule) for r in g.rules)]
     doc = rule_file(recording)
@@ -101,45 +147,32 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
         group["interval"] = INTERVAL
     rules = work / "recording.yaml"
     rules.write_text(to_yaml(doc), encoding="utf-8")
+    return Sender(store, labels, rules, config.cluster.namespace)
 
+
+def _receiver_dir(work: Path) -> Path:
+    folder = work / "receiver"
+    folder.mkdir()
+    (folder / "prometheus.yaml").write_text("global: {}\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
+    work = tmp_path_factory.mktemp("remote-write-e2e")
+    sender = _prod_sender(work)
     backend = SimulatedBackend(max_seconds=120)
     Gauge(UNREAD, "Process heap size from Node.js in bytes.", registry=backend.registry).set(5e7)
-    receiver_dir, sender_dir = work / "receiver", work / "sender"
-    receiver_dir.mkdir()
+    receiver_dir, sender_dir = _receiver_dir(work), work / "sender"
     sender_dir.mkdir()
-    (receiver_dir / "prometheus.yaml").write_text("global: {}\n", encoding="utf-8")
     try:
         backend.start()
         with prometheus(
             receiver_dir / "prometheus.yaml", receiver_dir, "--web.enable-remote-write-receiver"
         ) as receiver:
-            remote_write = prometheus_remote_write(
-                store, f"{receiver.url}/api/v1/write", sigv4=False
-            )
-            sender_config = {
-                "global": {
-                    "scrape_interval": INTERVAL,
-                    "evaluation_interval": INTERVAL,
-                    "external_labels": labels,
-                },
-                "rule_files": [str(rules)],
-                "scrape_configs": [
-                    {
-                        "job_name": "backend",
-                        "static_configs": [
-                            {
-                                "targets": [f"{LOOPBACK}:{backend.port}"],
-                                "labels": {"namespace": config.cluster.namespace},
-                            }
-                        ],
-                    }
-                ],
-                "remote_write": [remote_write],
-            }
-            path = sender_dir / "prometheus.yaml"
-            path.write_text(yaml.safe_dump(sender_config, sort_keys=True), encoding="utf-8")
-            with prometheus(path, sender_dir) as sender:
-                yield Estate(sender, receiver, store, labels)
+            path = sender.write(sender_dir, backend.port, receiver.url)
+            with prometheus(path, sender_dir) as running:
+                yield Estate(running, receiver, sender.store, sender.labels)
     finally:
         backend.stop()
 
@@ -197,3 +230,68 @@ def test_the_sender_fails_nothing_and_sends_what_it_keeps(estate: Estate) -> Non
     }
     assert by_reason.get("dropped_series", 0) > 0, by_reason
     assert sum(v for r, v in by_reason.items() if r != "dropped_series") == 0, by_reason
+
+
+def _samples_between(server: Server, expr: str, start: float, end: float) -> int:
+    """How many samples of `expr` the server holds with timestamps in [start, end]."""
+    window = max(1, int(end - start))
+    body = server.get_json(
+        f"/api/v1/query?query={quote(f'count_over_time({expr}[{window}s])')}&time={end}"
+    )
+    assert body["status"] == "success", body
+    return int(sum(float(r["value"][1]) for r in body["data"]["result"]))
+
+
+def test_a_store_outage_loses_no_samples(tmp_path: Path) -> None:
+    """The workspace unreachable for 15 s (its receiver killed): the sender keeps the samples
+    in its write-ahead log and retries; once the receiver is back on the same address, the
+    gap fills in, with nothing failed or dropped by the queue."""
+    sender = _prod_sender(tmp_path)
+    backend = SimulatedBackend(max_seconds=120)
+    receiver_dir, sender_dir = _receiver_dir(tmp_path), tmp_path / "sender"
+    sender_dir.mkdir()
+    receiver_config = receiver_dir / "prometheus.yaml"
+    flag = "--web.enable-remote-write-receiver"
+    port = free_port()
+    up = 'up{job="backend"}'
+    try:
+        backend.start()
+        with prometheus(receiver_config, receiver_dir, flag, port=port) as receiver:
+            path = sender.write(sender_dir, backend.port, receiver.url)
+            with prometheus(path, sender_dir) as running:
+                wait_until(lambda: bool(_query(receiver, up)), timeout=WAIT, what="up to arrive")
+                receiver.process.kill()
+                receiver.process.wait(timeout=10)
+                down_at = time.time()
+                wait_until(
+                    lambda: (
+                        _remote_total(running, "prometheus_remote_storage_samples_retried_total")
+                        > 0
+                    ),
+                    timeout=WAIT,
+                    what="the sender to retry while the store is down",
+                )
+                time.sleep(max(0.0, 15 - (time.time() - down_at)))
+                back_at = time.time()
+                with prometheus(receiver_config, receiver_dir, flag, port=port) as restarted:
+                    wait_until(
+                        lambda: (
+                            _samples_between(restarted, up, down_at, back_at)
+                            >= 0.8 * (back_at - down_at)
+                        ),
+                        timeout=WAIT,
+                        what="the outage's samples to arrive after the store is back",
+                    )
+                    assert (
+                        _remote_total(running, "prometheus_remote_storage_samples_failed_total")
+                        == 0
+                    )
+                    queue_drops = {
+                        dict(labels).get("reason"): value
+                        for (name, labels), value in _own_metrics(running).items()
+                        if name == "prometheus_remote_storage_samples_dropped_total"
+                        and dict(labels).get("reason") != "dropped_series"
+                    }
+                    assert sum(queue_drops.values()) == 0, queue_drops
+    finally:
+        backend.stop()
