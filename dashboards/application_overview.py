@@ -45,6 +45,7 @@ TRACES_PANEL = 7
 def request_rate_timeseries(ctx: Context) -> timeseries.Panel:
     r = ctx.records
     return default_timeseries(
+        ctx,
         1,
         panel_title(REF, 1),
         "reqps",
@@ -52,9 +53,13 @@ def request_rate_timeseries(ctx: Context) -> timeseries.Panel:
         " as the alerts read it) and per route.",
     ).targets(
         [
-            prometheus_query(f"sum({recorded(r.requests)})", "all routes", "A"),
             prometheus_query(
-                f"sum by (route) (rate(http_requests_total{selector()}[$__rate_interval]))",
+                ctx, f"{ctx.by('sum')}({recorded(ctx, r.requests)})", "all routes", "A"
+            ),
+            prometheus_query(
+                ctx,
+                f"{ctx.by('sum', 'route')}(rate(http_requests_total"
+                f"{selector(ctx)}[$__rate_interval]))",
                 "{{route}}",
                 "B",
             ),
@@ -65,6 +70,7 @@ def request_rate_timeseries(ctx: Context) -> timeseries.Panel:
 def error_rate_timeseries(ctx: Context) -> timeseries.Panel:
     r = ctx.records
     panel = default_timeseries(
+        ctx,
         2,
         panel_title(REF, 2),
         "percentunit",
@@ -72,8 +78,10 @@ def error_rate_timeseries(ctx: Context) -> timeseries.Panel:
         " above the dashed line) and errors per second (right).",
     ).targets(
         [
-            prometheus_query(f"max({recorded(r.error_ratio)})", "error ratio", "A"),
-            prometheus_query(f"sum({recorded(r.errors)})", "errors/s", "B"),
+            prometheus_query(
+                ctx, f"{ctx.by('max')}({recorded(ctx, r.error_ratio)})", "error ratio", "A"
+            ),
+            prometheus_query(ctx, f"{ctx.by('sum')}({recorded(ctx, r.errors)})", "errors/s", "B"),
         ]
     )
     return alert_line(panel, ctx.threshold("HighErrorRate")).override_by_query(
@@ -85,6 +93,7 @@ def response_time_timeseries(ctx: Context) -> timeseries.Panel:
     r = ctx.records
     quantiles = ctx.settings.recorded_quantiles
     panel = default_timeseries(
+        ctx,
         3,
         panel_title(REF, 3),
         "s",
@@ -93,7 +102,9 @@ def response_time_timeseries(ctx: Context) -> timeseries.Panel:
     ).targets(
         [
             prometheus_query(
-                f"max({recorded(r.latency, Settings.matcher('quantile', num(q)))})",
+                ctx,
+                f"{ctx.by('max')}"
+                f"({recorded(ctx, r.latency, Settings.matcher('quantile', num(q)))})",
                 f"p{num(round(q * 100, 6))}",
                 chr(ord("A") + i),
             )
@@ -115,16 +126,20 @@ def response_time_timeseries(ctx: Context) -> timeseries.Panel:
 
 def active_users_stat(ctx: Context) -> stat.Panel:
     return default_stat(
+        ctx,
         4,
         panel_title(REF, 4),
         "short",
         "Users active now, summed over the service's instances.",
-    ).with_target(prometheus_query(f"sum(active_users{selector()})", "active users"))
+    ).with_target(
+        prometheus_query(ctx, f"{ctx.by('sum')}(active_users{selector(ctx)})", "active users")
+    )
 
 
 def cpu_memory_timeseries(ctx: Context) -> timeseries.Panel:
     return (
         default_timeseries(
+            ctx,
             5,
             panel_title(REF, 5),
             "short",
@@ -135,13 +150,15 @@ def cpu_memory_timeseries(ctx: Context) -> timeseries.Panel:
         .targets(
             [
                 prometheus_query(
-                    "sum by (instance) (rate(process_cpu_seconds_total"
-                    f"{selector()}[$__rate_interval]))",
+                    ctx,
+                    f"{ctx.by('sum', 'instance')}(rate(process_cpu_seconds_total"
+                    f"{selector(ctx)}[$__rate_interval]))",
                     "cpu {{instance}}",
                     "A",
                 ),
                 prometheus_query(
-                    f"sum by (instance) (process_resident_memory_bytes{selector()})",
+                    ctx,
+                    f"{ctx.by('sum', 'instance')}(process_resident_memory_bytes{selector(ctx)})",
                     "memory {{instance}}",
                     "B",
                 ),

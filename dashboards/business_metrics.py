@@ -31,6 +31,7 @@ DAY = 86400
 
 def signups_per_day_timeseries(ctx: Context) -> timeseries.Panel:
     return default_timeseries(
+        ctx,
         1,
         panel_title(REF, 1),
         "short",
@@ -39,17 +40,24 @@ def signups_per_day_timeseries(ctx: Context) -> timeseries.Panel:
     ).targets(
         [
             prometheus_query(
-                f"sum(increase(user_signups_total{selector()}[1d])) or vector(0)",
+                ctx,
+                f"{ctx.by('sum')}(increase(user_signups_total{selector(ctx)}[1d])) or vector(0)",
                 "last 24 hours",
                 "A",
             ),
-            prometheus_query(f"sum({recorded(ctx.records.signups)}) * {DAY}", "pace per day", "B"),
+            prometheus_query(
+                ctx,
+                f"{ctx.by('sum')}({recorded(ctx, ctx.records.signups)}) * {DAY}",
+                "pace per day",
+                "B",
+            ),
         ]
     )
 
 
 def posts_per_day_timeseries(ctx: Context) -> timeseries.Panel:
     return default_timeseries(
+        ctx,
         2,
         panel_title(REF, 2),
         "short",
@@ -57,13 +65,15 @@ def posts_per_day_timeseries(ctx: Context) -> timeseries.Panel:
     ).targets(
         [
             prometheus_query(
-                f"sum(increase(posts_created_total{selector()}[1d])) or vector(0)",
+                ctx,
+                f"{ctx.by('sum')}(increase(posts_created_total{selector(ctx)}[1d])) or vector(0)",
                 "last 24 hours",
                 "A",
             ),
             prometheus_query(
-                "sum by (post_type) (rate(posts_created_total"
-                f"{selector()}[$__rate_interval])) * {DAY}",
+                ctx,
+                f"{ctx.by('sum', 'post_type')}(rate(posts_created_total"
+                f"{selector(ctx)}[$__rate_interval])) * {DAY}",
                 "pace per day, type {{post_type}}",
                 "B",
             ),
@@ -72,23 +82,25 @@ def posts_per_day_timeseries(ctx: Context) -> timeseries.Panel:
 
 
 def active_users_per_hour_timeseries(ctx: Context) -> timeseries.Panel:
-    users = f"sum(active_users{selector()})"
+    users = f"{ctx.by('sum')}(active_users{selector(ctx)})"
     return default_timeseries(
+        ctx,
         3,
         panel_title(REF, 3),
         "short",
         "Active users over the last hour: the peak and the average of the service's total.",
     ).targets(
         [
-            prometheus_query(f"max_over_time({users}[1h:])", "peak in the hour", "A"),
-            prometheus_query(f"avg_over_time({users}[1h:])", "average in the hour", "B"),
+            prometheus_query(ctx, f"max_over_time({users}[1h:])", "peak in the hour", "A"),
+            prometheus_query(ctx, f"avg_over_time({users}[1h:])", "average in the hour", "B"),
         ]
     )
 
 
 def engagement_timeseries(ctx: Context) -> timeseries.Panel:
-    users = f"(sum(active_users{selector()}) > 0)"
+    users = f"({ctx.by('sum')}(active_users{selector(ctx)}) > 0)"
     return default_timeseries(
+        ctx,
         4,
         panel_title(REF, 4),
         "short",
@@ -96,12 +108,15 @@ def engagement_timeseries(ctx: Context) -> timeseries.Panel:
     ).targets(
         [
             prometheus_query(
-                f"sum(rate(posts_created_total{selector()}[$__rate_interval])) * 3600\n/\n{users}",
+                ctx,
+                f"{ctx.by('sum')}(rate(posts_created_total{selector(ctx)}[$__rate_interval]))"
+                f" * 3600\n/\n{users}",
                 "posts per active user per hour",
                 "A",
             ),
             prometheus_query(
-                f"sum({recorded(ctx.records.requests)}) * 60\n/\n{users}",
+                ctx,
+                f"{ctx.by('sum')}({recorded(ctx, ctx.records.requests)}) * 60\n/\n{users}",
                 "requests per active user per minute",
                 "B",
             ),

@@ -10,6 +10,14 @@ set), and `environment=~"$environment|"`: a stack's own Prometheus has no `envir
 on its series (the chart sets it as an external label, added only on the way out), so the
 matcher also accepts the label's absence; on a Grafana that reads several environments
 through a central store (an external Grafana), the same dashboards then select one.
+
+Several clusters. Where more than one cluster writes to the stack's metrics store
+(`metrics.store: amp` with `metrics.amp.otherClusters`: `Context.multi_cluster`), the Prometheus
+queries read the workspace (the `bh-amp` data source, the only one holding every cluster's
+series) instead of the cluster's own Prometheus, the dashboards gain a `$cluster` variable
+(several values, All by default), every selector adds `cluster=~"$cluster"`, and every
+aggregation keeps `cluster` (its legend says which), so that clusters are never added
+together. With one cluster nothing of this appears: the dashboards are what they were.
 """
 
 from __future__ import annotations
@@ -62,10 +70,14 @@ from infra.naming import (
     LOKI_NAMESPACE_LABEL,
     TRACE_SERVICE_PREFIX,
 )
+from infra.plan.metrics_store import amp_plan
 
 # --------------------------------------------------------------------------- data sources
 
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UIDS["prometheus"])
+#: The Amazon Managed Service for Prometheus workspace (metrics.store amp): every cluster's
+#: series, each with its `cluster` external label.
+AMP = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UIDS["amp"])
 LOKI = DataSourceRef(type_val="loki", uid=DATASOURCE_UIDS["loki"])
 JAEGER = DataSourceRef(type_val="jaeger", uid=DATASOURCE_UIDS["jaeger"])
 
@@ -158,6 +170,9 @@ class Context:
     #: Loki and Jaeger are deployed (their panels and links exist only then).
     logs: bool
     traces: bool
+    #: Other clusters write to the same metrics store (AmpPlan.multi_cluster): the Prometheus
+    #: queries read the workspace and select `$cluster`.
+    multi_cluster: bool = False
 
     @classmethod
     def from_config(cls, config: EstateConfig, settings: Settings | None = None) -> Context:
@@ -166,6 +181,8 @@ class Context:
         if settings is None:
             source = f"stacks/Pulumi.{config.environment}.yaml"
             settings = Settings.from_config(config, source=source)
+        # Only the store's own facts decide (no rule groups needed for that).
+        amp = amp_plan(config, ())
         return cls(
             environment=config.environment,
             namespace=config.cluster.namespace,
@@ -176,11 +193,34 @@ class Context:
             records=records(settings),
             logs=config.loki.enabled,
             traces=config.tracing.enabled,
+            multi_cluster=amp is not None and amp.multi_cluster,
         )
 
     @property
     def backend(self) -> str:
         return self.settings.backend
+
+    @property
+    def prometheus(self) -> DataSourceRef:
+        """The data source every Prometheus query and panel reads: the cluster's Prometheus,
+        or, with several clusters, the workspace they all write to."""
+        return AMP if self.multi_cluster else PROMETHEUS
+
+    @property
+    def scope(self) -> tuple[str, ...]:
+        """The matchers every Prometheus selector starts with: the environment, and with
+        several clusters `cluster=~"$cluster"`."""
+        return (ENVIRONMENT, CLUSTER) if self.multi_cluster else (ENVIRONMENT,)
+
+    def by(self, op: str, *labels: str) -> str:
+        """An aggregation up to its operand's `(`: `sum`, `sum by (route) `. With several
+        clusters `cluster` is kept first: `sum by (cluster) `, `sum by (cluster, route) `."""
+        kept = (CLUSTER_LABEL, *labels) if self.multi_cluster else labels
+        return f"{op} by ({', '.join(kept)}) " if kept else op
+
+    def legend(self, legend: str) -> str:
+        """A series' legend; with several clusters it starts with the series' cluster."""
+        return f"{{{{{CLUSTER_LABEL}}}}} {legend}" if self.multi_cluster else legend
 
     def threshold(self, alert: str) -> float:
         """The alert's threshold, to draw on the panel the alert links to."""
@@ -193,13 +233,18 @@ class Context:
 # --------------------------------------------------------------------------- selectors
 
 ENVIRONMENT = 'environment=~"$environment|"'
+#: Prometheus's external label naming the cluster a series comes from (absent in the
+#: cluster's own TSDB) and the dashboards' variable selecting it.
+CLUSTER_LABEL = "cluster"
+CLUSTER = f'{CLUSTER_LABEL}=~"$cluster"'
 NAMESPACE = 'namespace="$namespace"'
 SERVICE = 'job="$service"'
 
 
-def selector(*matchers: str, namespace: bool = True, service: bool = True) -> str:
-    """`{environment=~"$environment|",namespace="$namespace",job="$service",...}`."""
-    parts = [ENVIRONMENT]
+def selector(ctx: Context, *matchers: str, namespace: bool = True, service: bool = True) -> str:
+    """`{environment=~"$environment|",namespace="$namespace",job="$service",...}`, with
+    `cluster=~"$cluster"` after the environment where several clusters write."""
+    parts = list(ctx.scope)
     if namespace:
         parts.append(NAMESPACE)
     if service:
@@ -207,26 +252,29 @@ def selector(*matchers: str, namespace: bool = True, service: bool = True) -> st
     return "{" + ",".join([*parts, *matchers]) + "}"
 
 
-def recorded(record: str, *matchers: str) -> str:
-    """A recording rule's series for `$service`. Records keep only `job` (and their own labels),
-    so there is no namespace to select on."""
-    return record + selector(*matchers, namespace=False)
+def recorded(ctx: Context, record: str, *matchers: str) -> str:
+    """A recording rule's series for `$service` (selected by `job`, as the alerts read them)."""
+    return record + selector(ctx, *matchers, namespace=False)
 
 
-def pods(*matchers: str) -> str:
+def pods(ctx: Context, *matchers: str) -> str:
     """cAdvisor and kube-state-metrics series of `$service`'s pods (`<deployment>-<rs>-<pod>`)."""
-    return selector('pod=~"$service-.+"', *matchers, service=False)
+    return selector(ctx, 'pod=~"$service-.+"', *matchers, service=False)
 
 
 # --------------------------------------------------------------------------- queries
 
 
-def prometheus_query(expr: str, legend: str, ref_id: str = "A") -> prometheus.Dataquery:
+def prometheus_query(
+    ctx: Context, expr: str, legend: str, ref_id: str = "A"
+) -> prometheus.Dataquery:
+    """A range query on the stack's Prometheus data source (`Context.prometheus`); with
+    several clusters its legend names the cluster (`Context.legend`)."""
     return (
         prometheus.Dataquery()
-        .datasource(PROMETHEUS)
+        .datasource(ctx.prometheus)
         .expr(expr)
-        .legend_format(legend)
+        .legend_format(ctx.legend(legend))
         .ref_id(ref_id)
         .range()
     )
@@ -331,14 +379,16 @@ def thresholds(*steps: tuple[float, str], base: str = "green") -> dashboard.Thre
     )
 
 
-def default_timeseries(panel_id: int, title: str, unit: str, description: str) -> timeseries.Panel:
+def default_timeseries(
+    ctx: Context, panel_id: int, title: str, unit: str, description: str
+) -> timeseries.Panel:
     """A line chart with the house defaults: legend as a table of last/max, shared tooltip."""
     return (
         timeseries.Panel()
         .id(panel_id)
         .title(title)
         .description(description)
-        .datasource(PROMETHEUS)
+        .datasource(ctx.prometheus)
         .unit(unit)
         .line_width(1)
         .fill_opacity(10)
@@ -380,13 +430,15 @@ def right_axis(unit: str) -> list[DynamicConfigValue]:
     ]
 
 
-def default_stat(panel_id: int, title: str, unit: str, description: str) -> stat.Panel:
+def default_stat(
+    ctx: Context, panel_id: int, title: str, unit: str, description: str
+) -> stat.Panel:
     return (
         stat.Panel()
         .id(panel_id)
         .title(title)
         .description(description)
-        .datasource(PROMETHEUS)
+        .datasource(ctx.prometheus)
         .unit(unit)
         .graph_mode(common.BigValueGraphMode.AREA)
         .color_mode(common.BigValueColorMode.VALUE)
@@ -430,14 +482,44 @@ def _option(value: str) -> VariableOption:
     return VariableOption(selected=True, text=value, value=value)
 
 
+def cluster_variables(ctx: Context) -> list[cogbuilder.Builder[Any]]:
+    """`$cluster` where several clusters write to the metrics store (none otherwise): the
+    clusters the workspace holds, several at once, All by default."""
+    if not ctx.multi_cluster:
+        return []
+    query = f"label_values(up, {CLUSTER_LABEL})"
+    return [
+        dashboard.QueryVariable(CLUSTER_LABEL)
+        .label("Cluster")
+        .description(
+            "The clusters writing to the metrics store (Prometheus's `cluster` external label)."
+        )
+        .datasource(ctx.prometheus)
+        .query(query)
+        .definition(query)
+        .multi(True)
+        .include_all(True)
+        .current(VariableOption(selected=True, text=["All"], value=["$__all"]))
+        .refresh(VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(VariableSort.ALPHABETICAL_ASC)
+    ]
+
+
+def scope_variables(ctx: Context) -> list[cogbuilder.Builder[Any]]:
+    """environment (the stack's, one value), then `$cluster` where several clusters write."""
+    return variables(ctx)[: 2 if ctx.multi_cluster else 1]
+
+
 def variables(ctx: Context) -> list[cogbuilder.Builder[Any]]:
-    """environment (the stack's, one value), namespace and service (job), in that order.
+    """environment (the stack's, one value), cluster (only where several clusters write),
+    namespace and service (job), in that order.
 
     `$service` offers only the services that serve metrics (services.<name>.metrics): a
     service without a /metrics target would show empty panels everywhere."""
-    up_env = 'up{environment=~"$environment|"}'
+    scope = ",".join(ctx.scope)
+    up_env = f"up{{{scope}}}"
     jobs = "|".join(ctx.services)
-    up_ns = f'up{{environment=~"$environment|",namespace="$namespace",job=~"{jobs}"}}'
+    up_ns = f'up{{{scope},namespace="$namespace",job=~"{jobs}"}}'
     return [
         dashboard.CustomVariable("environment")
         .label("Environment")
@@ -446,9 +528,10 @@ def variables(ctx: Context) -> list[cogbuilder.Builder[Any]]:
         .current(_option(ctx.environment))
         .options([_option(ctx.environment)])
         .hide(VariableHide.DONT_HIDE),
+        *cluster_variables(ctx),
         dashboard.QueryVariable("namespace")
         .label("Namespace")
-        .datasource(PROMETHEUS)
+        .datasource(ctx.prometheus)
         .query(f"label_values({up_env}, namespace)")
         .definition(f"label_values({up_env}, namespace)")
         .current(_option(ctx.namespace))
@@ -457,7 +540,7 @@ def variables(ctx: Context) -> list[cogbuilder.Builder[Any]]:
         dashboard.QueryVariable("service")
         .label("Service")
         .description("The scrape job, which the ServiceMonitor names after the service.")
-        .datasource(PROMETHEUS)
+        .datasource(ctx.prometheus)
         .query(f"label_values({up_ns}, job)")
         .definition(f"label_values({up_ns}, job)")
         .current(_option(ctx.backend))

@@ -27,20 +27,22 @@ from infra.text import num
 SLOW_QUERY_BUCKET = "0.1"
 
 
-def _rate(series: str, *matchers: str, by: str) -> str:
-    return f"sum by ({by}) (rate({series}{selector(*matchers)}[$__rate_interval]))"
+def _rate(ctx: Context, series: str, *matchers: str, by: tuple[str, ...]) -> str:
+    return f"{ctx.by('sum', *by)}(rate({series}{selector(ctx, *matchers)}[$__rate_interval]))"
 
 
 def query_duration_timeseries(ctx: Context) -> timeseries.Panel:
     q = ctx.settings.db_quantile
-    buckets = _rate("db_query_duration_seconds_bucket", by="operation, le")
+    buckets = _rate(ctx, "db_query_duration_seconds_bucket", by=("operation", "le"))
     return default_timeseries(
+        ctx,
         1,
         panel_title(REF, 1),
         "s",
         f"p{num(round(q * 100, 6))} database query duration per operation (select, insert, ...).",
     ).with_target(
         prometheus_query(
+            ctx,
             f"histogram_quantile({num(q)}, {buckets})",
             f"p{num(round(q * 100, 6))} {{{{operation}}}}",
         )
@@ -48,20 +50,24 @@ def query_duration_timeseries(ctx: Context) -> timeseries.Panel:
 
 
 def slow_queries_timeseries(ctx: Context) -> timeseries.Panel:
-    total = _rate("db_query_duration_seconds_count", by="operation")
-    fast = _rate("db_query_duration_seconds_bucket", f'le="{SLOW_QUERY_BUCKET}"', by="operation")
+    total = _rate(ctx, "db_query_duration_seconds_count", by=("operation",))
+    fast = _rate(
+        ctx, "db_query_duration_seconds_bucket", f'le="{SLOW_QUERY_BUCKET}"', by=("operation",)
+    )
     return default_timeseries(
+        ctx,
         2,
         panel_title(REF, 2),
         "ops",
         "Queries per second that took longer than 100 ms, per operation.",
-    ).with_target(prometheus_query(f"{total}\n-\n{fast}", "{{operation}}"))
+    ).with_target(prometheus_query(ctx, f"{total}\n-\n{fast}", "{{operation}}"))
 
 
 def connection_pool_timeseries(ctx: Context) -> timeseries.Panel:
-    sel = selector()
+    sel = selector(ctx)
     panel = (
         default_timeseries(
+            ctx,
             3,
             panel_title(REF, 3),
             "percentunit",
@@ -72,8 +78,9 @@ def connection_pool_timeseries(ctx: Context) -> timeseries.Panel:
         .max(1)
         .with_target(
             prometheus_query(
-                f"sum by (instance) (db_pool_active_connections{sel})\n/\n"
-                f"sum by (instance) (db_pool_max_connections{sel} > 0)",
+                ctx,
+                f"{ctx.by('sum', 'instance')}(db_pool_active_connections{sel})\n/\n"
+                f"{ctx.by('sum', 'instance')}(db_pool_max_connections{sel} > 0)",
                 "{{instance}}",
             )
         )
@@ -82,10 +89,11 @@ def connection_pool_timeseries(ctx: Context) -> timeseries.Panel:
 
 
 def cache_hit_rate_timeseries(ctx: Context) -> timeseries.Panel:
-    hits = _rate("cache_hits_total", by="cache_type")
-    misses = _rate("cache_misses_total", by="cache_type")
+    hits = _rate(ctx, "cache_hits_total", by=("cache_type",))
+    misses = _rate(ctx, "cache_misses_total", by=("cache_type",))
     panel = (
         default_timeseries(
+            ctx,
             4,
             panel_title(REF, 4),
             "percentunit",
@@ -97,8 +105,13 @@ def cache_hit_rate_timeseries(ctx: Context) -> timeseries.Panel:
         .max(1)
         .targets(
             [
-                prometheus_query(f"max({recorded(ctx.records.cache_hit_ratio)})", "all", "A"),
-                prometheus_query(f"{hits}\n/\n({hits} + {misses})", "{{cache_type}}", "B"),
+                prometheus_query(
+                    ctx,
+                    f"{ctx.by('max')}({recorded(ctx, ctx.records.cache_hit_ratio)})",
+                    "all",
+                    "A",
+                ),
+                prometheus_query(ctx, f"{hits}\n/\n({hits} + {misses})", "{{cache_type}}", "B"),
             ]
         )
     )

@@ -31,7 +31,6 @@ from alerts.pipeline import (
     LOKI_PUSH_ROUTE,
 )
 from dashboards.common import (
-    ENVIRONMENT,
     INFRASTRUCTURE_FOLDER,
     Context,
     DashboardDoc,
@@ -41,8 +40,8 @@ from dashboards.common import (
     panel_title,
     prometheus_query,
     render,
+    scope_variables,
     thresholds,
-    variables,
 )
 from infra.catalog.dashboard_refs import ESTATE_HEALTH as REF
 
@@ -50,8 +49,9 @@ RATE = "[$__rate_interval]"
 
 
 def _sel(ctx: Context, service: str | None, *matchers: str) -> str:
-    """`{environment=~"$environment|",namespace="<observability>",service="<component>",...}`."""
-    parts = [ENVIRONMENT, f'namespace="{ctx.observability_namespace}"']
+    """`{environment=~"$environment|",namespace="<observability>",service="<component>",...}`
+    (with `cluster=~"$cluster"` after the environment where several clusters write)."""
+    parts = [*ctx.scope, f'namespace="{ctx.observability_namespace}"']
     if service is not None:
         parts.append(f'service="{service}"')
     return "{" + ",".join([*parts, *matchers]) + "}"
@@ -70,6 +70,7 @@ def targets_stat(ctx: Context) -> stat.Panel:
     up = f"up{_sel(ctx, None, components)}"
     return (
         default_stat(
+            ctx,
             1,
             panel_title(REF, 1),
             "none",
@@ -82,8 +83,10 @@ def targets_stat(ctx: Context) -> stat.Panel:
         .thresholds(thresholds((1, "green"), base="red"))
         .targets(
             [
-                prometheus_query(f"sum by (service) ({up})", "{{service}} up", "A"),
-                prometheus_query(f"count by (service) ({up})", "{{service}} targets", "B"),
+                prometheus_query(ctx, f"{ctx.by('sum', 'service')}({up})", "{{service}} up", "A"),
+                prometheus_query(
+                    ctx, f"{ctx.by('count', 'service')}({up})", "{{service}} targets", "B"
+                ),
             ]
         )
     )
@@ -93,6 +96,7 @@ def collector_spans_timeseries(ctx: Context) -> timeseries.Panel:
     sel = _sel(ctx, COLLECTOR)
     return (
         default_timeseries(
+            ctx,
             2,
             panel_title(REF, 2),
             "short",
@@ -103,12 +107,16 @@ def collector_spans_timeseries(ctx: Context) -> timeseries.Panel:
         .targets(
             [
                 prometheus_query(
-                    f"sum by (receiver) (rate(otelcol_receiver_accepted_spans_total{sel}{RATE}))",
+                    ctx,
+                    f"{ctx.by('sum', 'receiver')}"
+                    f"(rate(otelcol_receiver_accepted_spans_total{sel}{RATE}))",
                     "{{receiver}} accepted",
                     "A",
                 ),
                 prometheus_query(
-                    f"sum by (receiver) (rate(otelcol_receiver_refused_spans_total{sel}{RATE}))",
+                    ctx,
+                    f"{ctx.by('sum', 'receiver')}"
+                    f"(rate(otelcol_receiver_refused_spans_total{sel}{RATE}))",
                     "{{receiver}} refused",
                     "B",
                 ),
@@ -124,12 +132,15 @@ def _sent_failed(
     sel = _sel(ctx, service, *matchers)
     return [
         prometheus_query(
-            f"sum by (exporter) (rate(otelcol_exporter_sent_spans_total{sel}{RATE}))",
+            ctx,
+            f"{ctx.by('sum', 'exporter')}(rate(otelcol_exporter_sent_spans_total{sel}{RATE}))",
             "{{exporter}} sent",
             "A",
         ),
         prometheus_query(
-            f"sum by (exporter) (rate(otelcol_exporter_send_failed_spans_total{sel}{RATE}))",
+            ctx,
+            f"{ctx.by('sum', 'exporter')}"
+            f"(rate(otelcol_exporter_send_failed_spans_total{sel}{RATE}))",
             "{{exporter}} failed",
             "B",
         ),
@@ -139,6 +150,7 @@ def _sent_failed(
 def collector_exports_timeseries(ctx: Context) -> timeseries.Panel:
     return (
         default_timeseries(
+            ctx,
             3,
             panel_title(REF, 3),
             "short",
@@ -155,6 +167,7 @@ def jaeger_storage_timeseries(ctx: Context) -> timeseries.Panel:
     exporter = f'exporter="{JAEGER_STORAGE_EXPORTER}"'
     return (
         default_timeseries(
+            ctx,
             4,
             panel_title(REF, 4),
             "short",
@@ -171,6 +184,7 @@ def loki_pushes_timeseries(ctx: Context) -> timeseries.Panel:
     sel = _sel(ctx, LOKI, f'route="{LOKI_PUSH_ROUTE}"')
     return (
         default_timeseries(
+            ctx,
             5,
             panel_title(REF, 5),
             "reqps",
@@ -180,7 +194,9 @@ def loki_pushes_timeseries(ctx: Context) -> timeseries.Panel:
         .stacking(common_builder.StackingConfig().mode(common.StackingMode.NORMAL))
         .with_target(
             prometheus_query(
-                f"sum by (status_code) (rate(loki_request_duration_seconds_count{sel}{RATE}))",
+                ctx,
+                f"{ctx.by('sum', 'status_code')}"
+                f"(rate(loki_request_duration_seconds_count{sel}{RATE}))",
                 "{{status_code}}",
             )
         )
@@ -189,6 +205,7 @@ def loki_pushes_timeseries(ctx: Context) -> timeseries.Panel:
 
 def loki_discarded_timeseries(ctx: Context) -> timeseries.Panel:
     return default_timeseries(
+        ctx,
         6,
         panel_title(REF, 6),
         "short",
@@ -196,7 +213,8 @@ def loki_discarded_timeseries(ctx: Context) -> timeseries.Panel:
         " old): those lines are gone (LokiDiscardingLogs).",
     ).with_target(
         prometheus_query(
-            f"sum by (reason) (rate(loki_discarded_samples_total{_sel(ctx, LOKI)}{RATE}))",
+            ctx,
+            f"{ctx.by('sum', 'reason')}(rate(loki_discarded_samples_total{_sel(ctx, LOKI)}{RATE}))",
             "{{reason}}",
         )
     )
@@ -204,6 +222,7 @@ def loki_discarded_timeseries(ctx: Context) -> timeseries.Panel:
 
 def alloy_components_timeseries(ctx: Context) -> timeseries.Panel:
     return default_timeseries(
+        ctx,
         7,
         panel_title(REF, 7),
         "short",
@@ -211,7 +230,8 @@ def alloy_components_timeseries(ctx: Context) -> timeseries.Panel:
         " node's logs may not be collected (AlloyComponentUnhealthy).",
     ).with_target(
         prometheus_query(
-            "sum by (health_type) (alloy_component_controller_running_components"
+            ctx,
+            f"{ctx.by('sum', 'health_type')}(alloy_component_controller_running_components"
             f"{_sel(ctx, ALLOY)})",
             "{{health_type}}",
         )
@@ -222,6 +242,7 @@ def alloy_writes_timeseries(ctx: Context) -> timeseries.Panel:
     sel = _sel(ctx, ALLOY)
     return (
         default_timeseries(
+            ctx,
             8,
             panel_title(REF, 8),
             "short",
@@ -232,10 +253,16 @@ def alloy_writes_timeseries(ctx: Context) -> timeseries.Panel:
         .targets(
             [
                 prometheus_query(
-                    f"sum (rate(loki_write_sent_entries_total{sel}{RATE}))", "sent", "A"
+                    ctx,
+                    f"{ctx.by('sum').rstrip()} (rate(loki_write_sent_entries_total{sel}{RATE}))",
+                    "sent",
+                    "A",
                 ),
                 prometheus_query(
-                    f"sum (rate(loki_write_dropped_entries_total{sel}{RATE}))", "dropped", "B"
+                    ctx,
+                    f"{ctx.by('sum').rstrip()} (rate(loki_write_dropped_entries_total{sel}{RATE}))",
+                    "dropped",
+                    "B",
                 ),
             ]
         )
@@ -257,7 +284,7 @@ def build(ctx: Context) -> DashboardDoc:
         .time("now-6h", "now")
         .refresh("1m")
         .tooltip(DashboardCursorSync.CROSSHAIR)
-        .variables(variables(ctx)[:1])  # the environment only
+        .variables(scope_variables(ctx))  # the environment (and the cluster) only
         .link(
             dashboard.DashboardLink("Blue Harvest")
             .type(DashboardLinkType.DASHBOARDS)

@@ -39,6 +39,7 @@ MEMORY = 'resource="memory"'
 def container_cpu_timeseries(ctx: Context) -> timeseries.Panel:
     return (
         default_timeseries(
+            ctx,
             1,
             panel_title(REF, 1),
             "short",
@@ -48,13 +49,16 @@ def container_cpu_timeseries(ctx: Context) -> timeseries.Panel:
         .targets(
             [
                 prometheus_query(
-                    "sum by (pod, container) (rate(container_cpu_usage_seconds_total"
-                    f"{pods(*CONTAINERS)}[$__rate_interval]))",
+                    ctx,
+                    f"{ctx.by('sum', 'pod', 'container')}(rate(container_cpu_usage_seconds_total"
+                    f"{pods(ctx, *CONTAINERS)}[$__rate_interval]))",
                     "{{pod}} {{container}}",
                     "A",
                 ),
                 prometheus_query(
-                    f"sum by (pod, container) (kube_pod_container_resource_requests{pods(CPU)})",
+                    ctx,
+                    f"{ctx.by('sum', 'pod', 'container')}"
+                    f"(kube_pod_container_resource_requests{pods(ctx, CPU)})",
                     "{{pod}} {{container}} request",
                     "B",
                 ),
@@ -65,6 +69,7 @@ def container_cpu_timeseries(ctx: Context) -> timeseries.Panel:
 
 def container_memory_timeseries(ctx: Context) -> timeseries.Panel:
     return default_timeseries(
+        ctx,
         2,
         panel_title(REF, 2),
         "bytes",
@@ -73,12 +78,16 @@ def container_memory_timeseries(ctx: Context) -> timeseries.Panel:
     ).targets(
         [
             prometheus_query(
-                f"sum by (pod, container) (container_memory_working_set_bytes{pods(*CONTAINERS)})",
+                ctx,
+                f"{ctx.by('sum', 'pod', 'container')}"
+                f"(container_memory_working_set_bytes{pods(ctx, *CONTAINERS)})",
                 "{{pod}} {{container}}",
                 "A",
             ),
             prometheus_query(
-                f"sum by (pod, container) (kube_pod_container_resource_limits{pods(MEMORY)})",
+                ctx,
+                f"{ctx.by('sum', 'pod', 'container')}"
+                f"(kube_pod_container_resource_limits{pods(ctx, MEMORY)})",
                 "{{pod}} {{container}} limit",
                 "B",
             ),
@@ -89,6 +98,7 @@ def container_memory_timeseries(ctx: Context) -> timeseries.Panel:
 def network_io_timeseries(ctx: Context) -> timeseries.Panel:
     return (
         default_timeseries(
+            ctx,
             3,
             panel_title(REF, 3),
             "Bps",
@@ -97,14 +107,16 @@ def network_io_timeseries(ctx: Context) -> timeseries.Panel:
         .targets(
             [
                 prometheus_query(
-                    "sum by (pod) (rate(container_network_receive_bytes_total"
-                    f"{pods()}[$__rate_interval]))",
+                    ctx,
+                    f"{ctx.by('sum', 'pod')}(rate(container_network_receive_bytes_total"
+                    f"{pods(ctx)}[$__rate_interval]))",
                     "{{pod}} received",
                     "A",
                 ),
                 prometheus_query(
-                    "sum by (pod) (rate(container_network_transmit_bytes_total"
-                    f"{pods()}[$__rate_interval]))",
+                    ctx,
+                    f"{ctx.by('sum', 'pod')}(rate(container_network_transmit_bytes_total"
+                    f"{pods(ctx)}[$__rate_interval]))",
                     "{{pod}} sent",
                     "B",
                 ),
@@ -116,10 +128,11 @@ def network_io_timeseries(ctx: Context) -> timeseries.Panel:
 
 def disk_usage_timeseries(ctx: Context) -> timeseries.Panel:
     namespaces = "|".join(("$namespace", ctx.monitoring_namespace, ctx.observability_namespace))
-    sel = selector(f'namespace=~"{namespaces}"', namespace=False, service=False)
-    by = "max by (namespace, persistentvolumeclaim)"
+    sel = selector(ctx, f'namespace=~"{namespaces}"', namespace=False, service=False)
+    by = ctx.by("max", "namespace", "persistentvolumeclaim")
     return (
         default_timeseries(
+            ctx,
             4,
             panel_title(REF, 4),
             "percentunit",
@@ -131,8 +144,9 @@ def disk_usage_timeseries(ctx: Context) -> timeseries.Panel:
         .max(1)
         .with_target(
             prometheus_query(
-                f"{by} (kubelet_volume_stats_used_bytes{sel})\n/\n"
-                f"{by} (kubelet_volume_stats_capacity_bytes{sel})",
+                ctx,
+                f"{by}(kubelet_volume_stats_used_bytes{sel})\n/\n"
+                f"{by}(kubelet_volume_stats_capacity_bytes{sel})",
                 "{{namespace}}/{{persistentvolumeclaim}}",
             )
         )
@@ -141,9 +155,10 @@ def disk_usage_timeseries(ctx: Context) -> timeseries.Panel:
 
 def scrape_targets_stat(ctx: Context) -> stat.Panel:
     jobs = 'job=~"' + "|".join(ctx.services) + '"'
-    up = "up" + selector(jobs, namespace=False, service=False)
+    up = "up" + selector(ctx, jobs, namespace=False, service=False)
     return (
         default_stat(
+            ctx,
             5,
             panel_title(REF, 5),
             "none",
@@ -156,8 +171,8 @@ def scrape_targets_stat(ctx: Context) -> stat.Panel:
         .thresholds(thresholds((1, "green"), base="red"))
         .targets(
             [
-                prometheus_query(f"sum by (job) ({up})", "{{job}} up", "A"),
-                prometheus_query(f"count by (job) ({up})", "{{job}} targets", "B"),
+                prometheus_query(ctx, f"{ctx.by('sum', 'job')}({up})", "{{job}} up", "A"),
+                prometheus_query(ctx, f"{ctx.by('count', 'job')}({up})", "{{job}} targets", "B"),
             ]
         )
     )

@@ -8,7 +8,7 @@ windows' lines are above its factor.
 
 Every query reads the SLO's recording rules (one error-ratio record per window, the budget
 record), selected by their `slo` label: the dashboard is the service's own, so it has no
-`$service` variable.
+`$service` variable (where several clusters write, it has `$cluster`, dashboards/common.py).
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ from alerts.slos import (
 )
 from dashboards.common import (
     APPLICATION_FOLDER,
-    ENVIRONMENT,
     Context,
     DashboardDoc,
     _option,
     alert_line,
     at,
+    cluster_variables,
     default_stat,
     default_timeseries,
     new_dashboard,
@@ -54,13 +54,14 @@ ROW_HEIGHT = 8
 TIER_COLOURS = ("yellow", "orange", "red", "dark-red")
 
 
-def sli_selector(slo: Slo) -> str:
-    """`{environment=~"$environment|",slo="backend-availability"}`: one SLO's records."""
-    return "{" + f'{ENVIRONMENT},slo="{slo.name}"' + "}"
+def sli_selector(ctx: Context, slo: Slo) -> str:
+    """`{environment=~"$environment|",slo="backend-availability"}`: one SLO's records (and
+    `cluster=~"$cluster"` after the environment where several clusters write)."""
+    return "{" + ",".join((*ctx.scope, f'slo="{slo.name}"')) + "}"
 
 
-def _ratio(slo: Slo, record: str) -> str:
-    return f"max({record}{sli_selector(slo)})"
+def _ratio(ctx: Context, slo: Slo, record: str) -> str:
+    return f"{ctx.by('max')}({record}{sli_selector(ctx, slo)})"
 
 
 def _record(slo: Slo, window: str) -> str:
@@ -71,9 +72,10 @@ def _budget(slo: Slo) -> str:
     return num(float(slo.budget))
 
 
-def objective_stat(ref: Dashboard, slo: Slo) -> stat.Panel:
+def objective_stat(ctx: Context, ref: Dashboard, slo: Slo) -> stat.Panel:
     pid = slo_panel_id(slo.sli, 1)
     return default_stat(
+        ctx,
         pid,
         panel_title(ref, pid),
         "percentunit",
@@ -81,15 +83,18 @@ def objective_stat(ref: Dashboard, slo: Slo) -> stat.Panel:
         " file). Shown while the SLO's records exist.",
     ).with_target(
         prometheus_query(
-            f"0 * {_ratio(slo, ERROR_RATIO_WINDOW_RECORD)} + {num(slo.objective)}", "objective"
+            ctx,
+            f"0 * {_ratio(ctx, slo, ERROR_RATIO_WINDOW_RECORD)} + {num(slo.objective)}",
+            "objective",
         )
     )
 
 
-def window_sli_stat(ref: Dashboard, slo: Slo) -> stat.Panel:
+def window_sli_stat(ctx: Context, ref: Dashboard, slo: Slo) -> stat.Panel:
     pid = slo_panel_id(slo.sli, 2)
     return (
         default_stat(
+            ctx,
             pid,
             panel_title(ref, pid),
             "percentunit",
@@ -97,14 +102,17 @@ def window_sli_stat(ref: Dashboard, slo: Slo) -> stat.Panel:
         )
         .decimals(3)
         .thresholds(thresholds((slo.objective, "green"), base="red"))
-        .with_target(prometheus_query(f"1 - {_ratio(slo, ERROR_RATIO_WINDOW_RECORD)}", "SLI", "A"))
+        .with_target(
+            prometheus_query(ctx, f"1 - {_ratio(ctx, slo, ERROR_RATIO_WINDOW_RECORD)}", "SLI", "A")
+        )
     )
 
 
-def budget_stat(ref: Dashboard, slo: Slo) -> stat.Panel:
+def budget_stat(ctx: Context, ref: Dashboard, slo: Slo) -> stat.Panel:
     pid = slo_panel_id(slo.sli, 3)
     return (
         default_stat(
+            ctx,
             pid,
             panel_title(ref, pid),
             "percentunit",
@@ -114,15 +122,18 @@ def budget_stat(ref: Dashboard, slo: Slo) -> stat.Panel:
         )
         .thresholds(thresholds((0, "orange"), (0.25, "green"), base="red"))
         .with_target(
-            prometheus_query(f"max({BUDGET_REMAINING_RECORD}{sli_selector(slo)})", "budget")
+            prometheus_query(
+                ctx, f"{ctx.by('max')}({BUDGET_REMAINING_RECORD}{sli_selector(ctx, slo)})", "budget"
+            )
         )
     )
 
 
-def sli_timeseries(ref: Dashboard, slo: Slo) -> timeseries.Panel:
+def sli_timeseries(ctx: Context, ref: Dashboard, slo: Slo) -> timeseries.Panel:
     pid = slo_panel_id(slo.sli, 4)
     shown = (TIERS[0].short_window, TIERS[0].long_window, TIERS[2].long_window, slo.window)
     panel = default_timeseries(
+        ctx,
         pid,
         panel_title(ref, pid),
         "percentunit",
@@ -130,14 +141,14 @@ def sli_timeseries(ref: Dashboard, slo: Slo) -> timeseries.Panel:
         f" {', '.join(shown)}; the dashed line is the objective ({num(slo.objective)}).",
     ).targets(
         [
-            prometheus_query(f"1 - {_ratio(slo, _record(slo, w))}", w, chr(ord("A") + i))
+            prometheus_query(ctx, f"1 - {_ratio(ctx, slo, _record(slo, w))}", w, chr(ord("A") + i))
             for i, w in enumerate(shown)
         ]
     )
     return alert_line(panel, slo.objective, below=True)
 
 
-def burn_rate_timeseries(ref: Dashboard, slo: Slo) -> timeseries.Panel:
+def burn_rate_timeseries(ctx: Context, ref: Dashboard, slo: Slo) -> timeseries.Panel:
     pid = slo_panel_id(slo.sli, 5)
     tiers = sorted(TIERS, key=lambda t: t.factor)
     described = "; ".join(
@@ -147,6 +158,7 @@ def burn_rate_timeseries(ref: Dashboard, slo: Slo) -> timeseries.Panel:
     )
     return (
         default_timeseries(
+            ctx,
             pid,
             panel_title(ref, pid),
             "x",
@@ -157,7 +169,10 @@ def burn_rate_timeseries(ref: Dashboard, slo: Slo) -> timeseries.Panel:
         .targets(
             [
                 prometheus_query(
-                    f"{_ratio(slo, error_ratio_record(w))} / {_budget(slo)}", w, chr(ord("A") + i)
+                    ctx,
+                    f"{_ratio(ctx, slo, error_ratio_record(w))} / {_budget(slo)}",
+                    w,
+                    chr(ord("A") + i),
                 )
                 for i, w in enumerate(windows())
             ]
@@ -189,17 +204,18 @@ def build_service(ctx: Context, service: str, slos: tuple[Slo, ...]) -> Dashboar
             .label("Environment")
             .values(ctx.environment)
             .current(_option(ctx.environment))
-            .options([_option(ctx.environment)])
+            .options([_option(ctx.environment)]),
+            *cluster_variables(ctx),
         ]
     )
     for row, slo in enumerate(sorted(slos, key=lambda s: slo_panel_id(s.sli, 1))):
         y = row * ROW_HEIGHT
         d = (
-            d.with_panel(objective_stat(ref, slo).grid_pos(at(0, y, 4, 4)))
-            .with_panel(window_sli_stat(ref, slo).grid_pos(at(0, y + 4, 4, 4)))
-            .with_panel(budget_stat(ref, slo).grid_pos(at(4, y, 4, ROW_HEIGHT)))
-            .with_panel(sli_timeseries(ref, slo).grid_pos(at(8, y, 8, ROW_HEIGHT)))
-            .with_panel(burn_rate_timeseries(ref, slo).grid_pos(at(16, y, 8, ROW_HEIGHT)))
+            d.with_panel(objective_stat(ctx, ref, slo).grid_pos(at(0, y, 4, 4)))
+            .with_panel(window_sli_stat(ctx, ref, slo).grid_pos(at(0, y + 4, 4, 4)))
+            .with_panel(budget_stat(ctx, ref, slo).grid_pos(at(4, y, 4, ROW_HEIGHT)))
+            .with_panel(sli_timeseries(ctx, ref, slo).grid_pos(at(8, y, 8, ROW_HEIGHT)))
+            .with_panel(burn_rate_timeseries(ctx, ref, slo).grid_pos(at(16, y, 8, ROW_HEIGHT)))
         )
     return render(d, APPLICATION_FOLDER)
 

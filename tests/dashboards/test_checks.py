@@ -60,8 +60,8 @@ def _model(*exprs: str, positions: tuple[tuple[int, int, int, int], ...] = ()) -
     for i, expr in enumerate(exprs):
         pos = positions[i] if positions else (8 * i, 0, 8, 8)
         d = d.with_panel(
-            default_timeseries(i + 1, f"Panel {i + 1}", "short", "fixture")
-            .with_target(prometheus_query(expr, "x"))
+            default_timeseries(ctx, i + 1, f"Panel {i + 1}", "short", "fixture")
+            .with_target(prometheus_query(ctx, expr, "x"))
             .grid_pos(at(*pos))
         )
     return copy.deepcopy(render(d, FOLDER).json)

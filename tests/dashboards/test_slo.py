@@ -84,7 +84,7 @@ def test_the_panels_read_the_slos_records_and_draw_objective_and_tiers() -> None
     model = _slo_docs(config)["bh-slo-backend"]
     (availability,) = [s for s in _slos(config) if s.sli == "availability"]
     assert availability.objective == 0.999
-    sel = sli_selector(availability)
+    sel = sli_selector(Context.from_config(config), availability)
     objective = _panel(model, 1)["targets"][0]["expr"]
     assert objective == f"0 * max(slo:sli_error:ratio_rate30d{sel}) + 0.999"
     sli = _panel(model, 2)
