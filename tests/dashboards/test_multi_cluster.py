@@ -1,20 +1,26 @@
 """Dashboards over several clusters: where other clusters write to the stack's metrics store
 (metrics.store amp with metrics.amp.otherClusters), every dashboard reads the workspace
 (`bh-amp`), offers `$cluster` and selects it in every query, keeps `cluster` in every
-aggregation, and passes every dashboard check. One cluster (every repository stack, prod's amp
+aggregation, passes every dashboard check, and its panels show each cluster apart when
+promtool evaluates them over two clusters' series. One cluster (every repository stack, prod's amp
 included) shows none of it: tests/dashboards/snapshots hold prod byte for byte."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import promql_parser
 import pytest
 
 import dashboards
+from alerts import rule_groups
+from alerts.testing import RULES_FILE, write_rules
 from dashboards.common import CLUSTER
+from infra.catalog import dashboard_refs
 from infra.checks.dashboards import (
+    MACROS,
     check_estate,
     panels,
     promql_targets,
@@ -25,6 +31,8 @@ from infra.checks.dashboards import (
 from infra.config.model import EstateConfig
 from infra.naming import DATASOURCE_UIDS
 from infra.program import plan
+from infra.render.prometheus import to_yaml
+from infra.tools import promtool
 from tests.conftest import make_config, stack_config
 
 AMP = DATASOURCE_UIDS["amp"]
@@ -162,3 +170,80 @@ def test_a_selector_without_the_cluster_would_be_caught() -> None:
     tree = _parsed(doc.json, 'sum by (cluster) (up{job="$service"})')
     (selector,) = _selectors(tree)
     assert "cluster" not in {m.name for m in selector.matchers.matchers}
+
+
+def _target(model: Mapping[str, Any], panel_id: int, ref_id: str) -> str:
+    (panel,) = [p for p in panels(model) if p.get("id") == panel_id]
+    (target,) = [t for t in panel["targets"] if t["refId"] == ref_id]
+    return str(target["expr"])
+
+
+def test_the_panels_show_each_cluster_apart_on_promtool(tmp_path: Path) -> None:
+    """The Error rate panel (from the recording rules) and the per-route request rate, as
+    Grafana sends them with both clusters chosen, evaluated by promtool over two clusters'
+    series (as the workspace holds them): one series per cluster, each its own cluster's."""
+    config = _multi_cluster()
+    (model,) = [d.json for d in _docs(config) if d.uid == dashboard_refs.APPLICATION_OVERVIEW.uid]
+    values = {**variable_values(model), "cluster": "a|b"}
+    macros = {**MACROS, "__rate_interval": "5m"}
+
+    def query(panel_id: int, ref_id: str) -> str:
+        text, unknown = substitute(_target(model, panel_id, ref_id), values, macros)
+        assert unknown == []
+        return text
+
+    labels = {"environment": config.environment, "namespace": config.cluster.namespace}
+
+    def series(cluster: str, status: str, per_minute: str) -> dict[str, str]:
+        every = {
+            **labels,
+            "cluster": cluster,
+            "job": "backend",
+            "instance": "backend-0",
+            "route": "/api/posts",
+            "status_code": status,
+        }
+        inner = ",".join(f'{k}="{v}"' for k, v in every.items())
+        return {"series": f"http_requests_total{{{inner}}}", "values": f"0+{per_minute}x30"}
+
+    # a: 120 requests a minute, 1 in 64 failing; b: 60 a minute, 1 in 8 failing.
+    inputs = [
+        series("a", "200", "118.125"),
+        series("a", "500", "1.875"),
+        series("b", "200", "52.5"),
+        series("b", "500", "7.5"),
+    ]
+    route = 'route="/api/posts"'
+    doc = {
+        "rule_files": [RULES_FILE],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": inputs,
+                "promql_expr_test": [
+                    {
+                        "expr": query(dashboard_refs.ERROR_RATE.panel_id, "A"),
+                        "eval_time": "10m",
+                        "exp_samples": [
+                            {"labels": '{cluster="a"}', "value": 0.015625},
+                            {"labels": '{cluster="b"}', "value": 0.125},
+                        ],
+                    },
+                    {
+                        "expr": query(dashboard_refs.REQUEST_RATE.panel_id, "B"),
+                        "eval_time": "10m",
+                        "exp_samples": [
+                            {"labels": f'{{cluster="a",{route}}}', "value": 2},
+                            {"labels": f'{{cluster="b",{route}}}', "value": 1},
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+    write_rules(rule_groups(config), tmp_path)
+    path = tmp_path / "panels.yaml"
+    path.write_text(to_yaml(doc), encoding="utf-8")
+    result = promtool.test_rules([path])
+    assert result.ok, str(result)
