@@ -256,3 +256,45 @@ def test_estate_diff_turning_prods_amp_off_shows_the_section_and_fails_on_protec
     assert "prod: PROTECTED: deleted aws:amp/workspace:Workspace metrics-store-workspace" in (
         result.stdout
     )
+
+
+def _values_tree(root: Path, name: str, urls: list[str], retention: str = "30d") -> Path:
+    """A tree with the chart's values only: what a stack writing elsewhere synthesizes."""
+    tree = root / name
+    (tree / "helm").mkdir(parents=True)
+    spec: dict[str, Any] = {"retention": retention}
+    if urls:
+        spec["remoteWrite"] = [{"url": url} for url in urls]
+    values = {"prometheus": {"prometheusSpec": spec}}
+    (tree / "helm" / "kube-prometheus-stack.values.yaml").write_text(yaml.safe_dump(values))
+    return tree
+
+
+def test_moving_between_two_other_stacks_workspaces_names_both(tmp_path: Path) -> None:
+    other = "ws-99999999-4567-4890-abcd-ef0123456789"
+    url = "https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/{}/api/v1/remote_write"
+    change = metrics_store(
+        _values_tree(tmp_path, "a", [url.format(EXISTING)]),
+        _values_tree(tmp_path, "b", [url.format(other)]),
+    )
+    assert change is not None
+    assert change.effects == (
+        f"This cluster stops writing to AMP workspace {EXISTING} in eu-west-1 (another"
+        " stack's); the history there stays (the stack that declares the workspace keeps it).",
+        f"Prometheus starts writing to AMP workspace {other} in eu-west-1 (another stack's)"
+        " (SigV4, through its IRSA role); the workspace holds samples from the first write on:"
+        " older history stays on Prometheus's disk only.",
+    )
+    assert change.losses == ()
+
+
+def test_a_remote_write_that_is_not_amp_is_shown_by_its_url(tmp_path: Path) -> None:
+    change = metrics_store(
+        _values_tree(tmp_path, "a", []),
+        _values_tree(tmp_path, "b", ["https://mimir.example/api/v1/push"]),
+    )
+    assert change is not None
+    assert change.after.where == (
+        "Prometheus's disk (30d) and remote write to https://mimir.example/api/v1/push"
+    )
+    assert change.effects == ()
