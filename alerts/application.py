@@ -11,7 +11,7 @@ Paging follows symptoms users see (docs/alerting.md lists every deviation from t
   paged for one pod of three restarting at 3 a.m. One replica down for 5m is
   ServiceReplicaDown, a warning.
 
-Other corrections: SlowResponseTime reads the p95 of the service (`sum by (namespace, job,
+Other corrections: SlowResponseTime reads the p95 of the service (`sum by (cluster, namespace, job,
 le)` before `histogram_quantile`, via the recording rules) instead of one quantile per series;
 DatabasePoolExhaustion ignores a pool whose maximum is 0 rather than dividing by it; the
 ratios (error, cache hit) come from recording rules that read a missing 5xx or hit counter as

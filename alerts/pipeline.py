@@ -14,9 +14,10 @@ Kubernetes Service name as `service` (Prometheus Operator's target label): `otel
   `loki.write` component's `loki_write_dropped_entries_total`.
 
 Every alert here is a warning: a sick pipeline loses telemetry, not user traffic, so it goes to
-the team's channel and never pages. Each aggregates by `namespace`, and carries the component
-as its `service` label. A component a stack does not deploy has no series, so its rules stay
-silent there.
+the team's channel and never pages. Each aggregates by `cluster, namespace` (a store several
+clusters write to never adds them up; in the cluster the label is absent), and carries the
+component as its `service` label. A component a stack does not deploy has no series, so its
+rules stay silent there.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _sel(s: Settings, service: str, *matchers: str) -> str:
 def target_down(s: Settings, component: str) -> AlertRule:
     return s.alert(
         "PipelineTargetDown",
-        expr=f"count by (namespace) (up{_sel(s, component)} == 0) > 0",
+        expr=f"count by (cluster, namespace) (up{_sel(s, component)} == 0) > 0",
         severity="warning",
         service=component,
         summary=f"{component} is not answering Prometheus",
@@ -64,7 +65,7 @@ def collector_refusing_spans(s: Settings) -> AlertRule:
     return s.alert(
         "CollectorRefusingSpans",
         expr=(
-            "sum by (namespace, receiver) (rate(otelcol_receiver_refused_spans_total"
+            "sum by (cluster, namespace, receiver) (rate(otelcol_receiver_refused_spans_total"
             f"{_sel(s, COLLECTOR)}[{w}])) > 0"
         ),
         severity="warning",
@@ -83,7 +84,7 @@ def collector_export_failing(s: Settings) -> AlertRule:
     return s.alert(
         "CollectorExportFailing",
         expr=(
-            "sum by (namespace, exporter) (rate(otelcol_exporter_send_failed_spans_total"
+            "sum by (cluster, namespace, exporter) (rate(otelcol_exporter_send_failed_spans_total"
             f"{_sel(s, COLLECTOR)}[{w}])) > 0"
         ),
         severity="warning",
@@ -103,7 +104,7 @@ def jaeger_storage_failing(s: Settings) -> AlertRule:
     return s.alert(
         "JaegerStorageFailing",
         expr=(
-            "sum by (namespace) (rate(otelcol_exporter_send_failed_spans_total"
+            "sum by (cluster, namespace) (rate(otelcol_exporter_send_failed_spans_total"
             f"{_sel(s, JAEGER, exporter)}[{w}])) > 0"
         ),
         severity="warning",
@@ -126,8 +127,8 @@ def loki_push_errors(s: Settings) -> AlertRule:
     return s.alert(
         "LokiPushErrors",
         expr=(
-            f"sum by (namespace) (rate({failed}[{w}]))\n/\n"
-            f"sum by (namespace) (rate({pushes}[{w}]))\n> {s.threshold('LokiPushErrors')}"
+            f"sum by (cluster, namespace) (rate({failed}[{w}]))\n/\n"
+            f"sum by (cluster, namespace) (rate({pushes}[{w}]))\n> {s.threshold('LokiPushErrors')}"
         ),
         severity="warning",
         service=LOKI,
@@ -145,7 +146,7 @@ def loki_discarding_logs(s: Settings) -> AlertRule:
     return s.alert(
         "LokiDiscardingLogs",
         expr=(
-            "sum by (namespace, reason) (rate(loki_discarded_samples_total"
+            "sum by (cluster, namespace, reason) (rate(loki_discarded_samples_total"
             f"{_sel(s, LOKI)}[{w}])) > 0"
         ),
         severity="warning",
@@ -164,7 +165,7 @@ def alloy_component_unhealthy(s: Settings) -> AlertRule:
     return s.alert(
         "AlloyComponentUnhealthy",
         expr=(
-            "sum by (namespace) (alloy_component_controller_running_components"
+            "sum by (cluster, namespace) (alloy_component_controller_running_components"
             f"{_sel(s, ALLOY, health)}) > 0"
         ),
         severity="warning",
@@ -183,7 +184,8 @@ def alloy_dropping_logs(s: Settings) -> AlertRule:
     return s.alert(
         "AlloyDroppingLogs",
         expr=(
-            f"sum by (namespace) (rate(loki_write_dropped_entries_total{_sel(s, ALLOY)}[{w}])) > 0"
+            "sum by (cluster, namespace)"
+            f" (rate(loki_write_dropped_entries_total{_sel(s, ALLOY)}[{w}])) > 0"
         ),
         severity="warning",
         service=ALLOY,
