@@ -254,6 +254,13 @@ def irsa_role_name(environment: str, service: str) -> str:
     return f"{PROJECT}-{environment}-{service}"
 
 
+def amp_role_name(environment: str, cluster: str, component: str) -> str:
+    """The IRSA role of a cluster's Prometheus (writer) or Grafana (reader) on the metrics
+    workspace. IAM names are account-wide and several clusters share a workspace (and its
+    account), so the cluster is in the name."""
+    return f"{PROJECT}-{environment}-{cluster}-{component}-amp"
+
+
 def log_writer_policy_name(environment: str, service: str) -> str:
     """The IAM policy that lets one service write its own log group."""
     return f"{PROJECT}-{environment}-{service}-log-writer"

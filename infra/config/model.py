@@ -27,6 +27,7 @@ from infra.config.probes import probe_problems
 from infra.config.secrets import PLACEHOLDER_PREFIX, placeholder
 from infra.naming import (
     PROJECT,
+    amp_role_name,
     default_metric_namespace,
     iam_name_problem,
     image_reference_problem,
@@ -1184,6 +1185,12 @@ class EstateConfig(BaseModel):
                     " through IRSA roles, never with access keys",
                 )
             )
+        for component in ("prometheus", "grafana"):
+            problem = iam_name_problem(
+                amp_role_name(self.environment, self.cluster.name, component)
+            )
+            if problem:
+                problems.append((f"{PROJECT}:cluster.name", problem))
         queue = self.metrics.amp.queue
         if queue.min_shards > queue.max_shards:
             problems.append(

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from infra.catalog.metrics_catalog import metrics_catalog
 from infra.config.model import EstateConfig
-from infra.naming import MONITORING_RELEASE, PROJECT, resource_name
+from infra.naming import MONITORING_RELEASE, PROJECT, amp_role_name, resource_name
 from infra.plan.alerts import RuleGroup
 
 #: The chart's Prometheus and Grafana service accounts, named explicitly in the chart's values
@@ -137,8 +137,8 @@ def amp_plan(config: EstateConfig, groups: Iterable[RuleGroup]) -> AmpPlan | Non
         retention_days=amp.retention_days,
         log_group_name=f"/aws/vendedlogs/prometheus/{resource_name(env, 'metrics')}",
         log_retention_days=amp.log_retention_days,
-        prometheus_role_name=resource_name(env, "prometheus-amp-write"),
-        grafana_role_name=resource_name(env, "grafana-amp-query"),
+        prometheus_role_name=amp_role_name(env, config.cluster.name, "prometheus"),
+        grafana_role_name=amp_role_name(env, config.cluster.name, "grafana"),
         prometheus_service_account=PROMETHEUS_SERVICE_ACCOUNT,
         grafana_service_account=GRAFANA_SERVICE_ACCOUNT,
         queue=RemoteWriteQueuePlan(

@@ -144,8 +144,8 @@ def test_prods_roles_have_exactly_their_actions_on_that_workspace_only() -> None
     workspace_arn = f"arn:aws:aps:us-east-1:{MOCK_ACCOUNT_ID}:workspace/{_workspace_id(run)}"
     roles = _roles_and_policies(run)
     assert set(roles) == {
-        "blue-harvest-prod-prometheus-amp-write",
-        "blue-harvest-prod-grafana-amp-query",
+        "blue-harvest-prod-bh-prod-prometheus-amp",
+        "blue-harvest-prod-bh-prod-grafana-amp",
     }
     expected = {
         plan.prometheus_role_name: ("kube-prometheus-stack-prometheus", ["aps:RemoteWrite"]),

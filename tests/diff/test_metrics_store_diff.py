@@ -23,9 +23,9 @@ from tests.conftest import ROOT, STACKS
 EXISTING = "ws-0123abcd-4567-4890-abcd-ef0123456789"
 PROD_WORKSPACE = "AMP workspace blue-harvest-prod-metrics in us-east-1"
 ROLES = (
-    "blue-harvest-prod-grafana-amp-query (monitoring/kube-prometheus-stack-grafana:"
+    "blue-harvest-prod-bh-prod-grafana-amp (monitoring/kube-prometheus-stack-grafana:"
     " aps:GetLabels, aps:GetMetricMetadata, aps:GetSeries, aps:QueryMetrics);"
-    " blue-harvest-prod-prometheus-amp-write (monitoring/kube-prometheus-stack-prometheus:"
+    " blue-harvest-prod-bh-prod-prometheus-amp (monitoring/kube-prometheus-stack-prometheus:"
     " aps:RemoteWrite)"
 )
 

@@ -33,10 +33,10 @@ def test_prods_plan_names_its_roles_in_the_clusters_account() -> None:
     assert plan.region == "us-east-1"
     assert plan.existing_workspace_id is None
     assert plan.prometheus_role_arn == (
-        "arn:aws:iam::333333333333:role/blue-harvest-prod-prometheus-amp-write"
+        "arn:aws:iam::333333333333:role/blue-harvest-prod-bh-prod-prometheus-amp"
     )
     assert plan.grafana_role_arn == (
-        "arn:aws:iam::333333333333:role/blue-harvest-prod-grafana-amp-query"
+        "arn:aws:iam::333333333333:role/blue-harvest-prod-bh-prod-grafana-amp"
     )
     assert (plan.prometheus_service_account, plan.grafana_service_account) == (
         PROMETHEUS_SERVICE_ACCOUNT,
