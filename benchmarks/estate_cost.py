@@ -889,8 +889,8 @@ def report(cost: EstateCost) -> str:
         f" {cost.targets} targets every {cost.scrape_interval}",
         "",
         f"- load average before {cost.load_before[0]:.2f}, after {cost.load_after[0]:.2f};"
-        f" Prometheus used {cost.prometheus_cores:.2f} cores, the exporter"
-        f" {cost.exporter_cores:.2f}; {cost.seconds:.0f} s",
+        f" Prometheus used {cost.prometheus_cores:.3f} cores, the exporter"
+        f" {cost.exporter_cores:.3f}; {cost.seconds:.0f} s",
         f"- targets up {cost.health.up}/{cost.health.targets} in {cost.health.jobs} jobs;"
         f" scrape duration p99"
         f" {_ms(cost.health.scrape_p99_s)} ms, max {_ms(cost.health.scrape_max_s)} ms;"
@@ -933,6 +933,33 @@ def report(cost: EstateCost) -> str:
     return "\n".join(lines) + "\n"
 
 
+def copied_per_service(cost: EstateCost) -> list[RuleCost]:
+    """The rule names with one copy per scraped service."""
+    return [r for r in cost.rules if r.copies == len(cost.scraped)]
+
+
+def summary(costs: Sequence[EstateCost]) -> str:
+    """One row per run: rules, their cost, the verdict, series per service."""
+    lines = [
+        "| estate | rules | scraped services (targets) | all groups, median ms"
+        " | share of the interval | verdict | rules copied per service (ms) | head series"
+        " per service | records' series | load before / after |",
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |",
+    ]
+    for c in costs:
+        copied = copied_per_service(c)
+        names = ", ".join(r.name for r in copied) or "-"
+        lines.append(
+            f"| {c.stack} ({c.variant}) | {sum(g.rules for g in c.groups)}"
+            f" | {len(c.scraped)} ({c.targets}) | {_ms(sum(g.median_s for g in c.groups))}"
+            f" | {_pct(c.total_share)} | {verdict(c.total_share)}"
+            f" | {sum(r.copies for r in copied)}: {names} ({_ms(sum(r.median_s for r in copied))})"
+            f" | {c.head_series / len(c.scraped):.0f} | {c.record_series}"
+            f" | {c.load_before[0]:.2f} / {c.load_after[0]:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", default=",".join(str(s) for s in SIZES))
@@ -959,6 +986,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     sys.stdout.write(f"{_version()}; nproc {info['nproc']}, {info['cpu']}; {when}\n\n")
+    costs: list[EstateCost] = []
     for size in sizes:
         for shared in (False, True) if args.shared else (False,):
             cost = measure(
@@ -968,8 +996,10 @@ def main(argv: list[str] | None = None) -> int:
                 scrape_interval=args.scrape_interval,
                 shared=shared,
             )
+            costs.append(cost)
             sys.stdout.write(report(cost) + "\n")
             sys.stdout.flush()
+    sys.stdout.write(summary(costs))
     return 0
 
 
