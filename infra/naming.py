@@ -33,11 +33,6 @@ COLLECTOR_RELEASE = "otel-collector"
 JAEGER_RELEASE = "jaeger"
 
 
-def resource_name(environment: str, *parts: str) -> str:
-    """A cloud resource's name: `blue-harvest-<environment>[-<part>...]`."""
-    return "-".join((PROJECT, environment, *parts))
-
-
 def rule_name(group: str) -> str:
     """The PrometheusRule of one rule group."""
     return f"{PROJECT}-{group}"
@@ -49,6 +44,49 @@ TRACE_SERVICE_PREFIX = f"{PROJECT}-"
 
 def trace_service_name(service: str) -> str:
     return f"{TRACE_SERVICE_PREFIX}{service}"
+
+
+# --- account-wide names ---------------------------------------------------------------------
+# IAM roles and policies, S3 buckets, KMS aliases, SNS topics, CloudWatch alarms and log groups,
+# RUM monitors, the AMP workspace alias, the Sentry project and the PagerDuty service are named
+# once per account (or organization), not per cluster. They carry the stack's *name scope*
+# (`EstateConfig.name_scope`): the stack name, so two stacks of one environment (`prod` and
+# `prod-eu`) in one account never collide. For the stacks local, dev, staging and prod the
+# scope is the environment's name, so their names read `blue-harvest-prod-...` as always.
+# Labels, tags and Kubernetes objects keep the environment (they are per cluster, or say which
+# rules a stack meets).
+
+_SCOPE_OUTSIDE = re.compile(r"[^a-z0-9-]")
+
+
+def name_scope(stack: str) -> str:
+    """The part of account-wide names a stack contributes: its name in lowercase, with every
+    character S3, KMS aliases, SNS topics or Sentry slugs refuse (`.`, `_`) written as `-`
+    (`prod.eu-west-1` -> `prod-eu-west-1`). Two stack names that differ only there share a
+    scope, so they must not share an account."""
+    return _SCOPE_OUTSIDE.sub("-", stack.lower())
+
+
+def resource_name(scope: str, *parts: str) -> str:
+    """An account-wide cloud resource's name: `blue-harvest-<scope>[-<part>...]`."""
+    return "-".join((PROJECT, scope, *parts))
+
+
+def loki_bucket_name(scope: str, account_id: str) -> str:
+    """Loki's bucket when loki.bucket is unset. Bucket names are global: the account id keeps
+    two accounts' stacks apart, the scope two stacks of one account."""
+    return resource_name(scope, "loki", account_id)
+
+
+#: logs.groupPrefix of the stacks named after their environment (local, dev, staging, prod).
+LOG_GROUP_PREFIX = f"/{PROJECT}"
+
+
+def default_log_group_prefix(scope: str, environment: str) -> str:
+    """logs.groupPrefix when the stack file sets none: `/blue-harvest` for a stack named after
+    its environment (the prefix those stacks always had), `/blue-harvest/<scope>` for any other
+    stack, which may share an account with the stack of its environment."""
+    return LOG_GROUP_PREFIX if scope == environment else f"{LOG_GROUP_PREFIX}/{scope}"
 
 
 # --- Loki stream labels ----------------------------------------------------------------------
@@ -229,8 +267,10 @@ def log_group_problem(name: str) -> str | None:
 _METRIC_NAMESPACE = re.compile(r"[A-Za-z0-9.\-_/#: ]+")
 
 
-def default_metric_namespace(environment: str) -> str:
-    return f"BlueHarvest/{environment}"
+def default_metric_namespace(scope: str) -> str:
+    """logs.metricNamespace when unset: the metric filters' and alarms' namespace, per stack
+    (two stacks' filters writing one metric would make each stack's alarm count both)."""
+    return f"BlueHarvest/{scope}"
 
 
 def metric_namespace_problem(namespace: str) -> str | None:
@@ -249,21 +289,21 @@ IAM_ROLE_NAME_MAX = 64
 IAM_POLICY_NAME_MAX = 128
 
 
-def irsa_role_name(environment: str, service: str) -> str:
+def irsa_role_name(scope: str, service: str) -> str:
     """The IAM role a service's Kubernetes service account assumes (IRSA)."""
-    return f"{PROJECT}-{environment}-{service}"
+    return resource_name(scope, service)
 
 
-def amp_role_name(environment: str, cluster: str, component: str) -> str:
+def amp_role_name(scope: str, cluster: str, component: str) -> str:
     """The IRSA role of a cluster's Prometheus (writer) or Grafana (reader) on the metrics
     workspace. IAM names are account-wide and several clusters share a workspace (and its
-    account), so the cluster is in the name."""
-    return f"{PROJECT}-{environment}-{cluster}-{component}-amp"
+    account), so the cluster is in the name as well as the stack's scope."""
+    return resource_name(scope, cluster, component, "amp")
 
 
-def log_writer_policy_name(environment: str, service: str) -> str:
+def log_writer_policy_name(scope: str, service: str) -> str:
     """The IAM policy that lets one service write its own log group."""
-    return f"{PROJECT}-{environment}-{service}-log-writer"
+    return resource_name(scope, service, "log-writer")
 
 
 def iam_name_problem(name: str, what: str = "role", limit: int = IAM_ROLE_NAME_MAX) -> str | None:

@@ -58,7 +58,7 @@ class CloudWatchLogs(pulumi.ComponentResource):
             )
             key = aws.kms.Key(
                 f"{name}-key",
-                description=f"Blue Harvest {spec.environment} CloudWatch Logs encryption",
+                description=f"Blue Harvest {spec.name_scope} CloudWatch Logs encryption",
                 enable_key_rotation=True,
                 deletion_window_in_days=30,
                 policy=policy,
@@ -67,7 +67,7 @@ class CloudWatchLogs(pulumi.ComponentResource):
             )
             aws.kms.Alias(
                 f"{name}-key-alias",
-                name="alias/" + resource_name(spec.environment, "logs"),
+                name="alias/" + resource_name(spec.name_scope, "logs"),
                 target_key_id=key.key_id,
                 opts=child,
             )
@@ -113,7 +113,7 @@ class CloudWatchLogs(pulumi.ComponentResource):
 
         topic = aws.sns.Topic(
             f"{name}-reports",
-            name=resource_name(spec.environment, "log-reports"),
+            name=resource_name(spec.name_scope, "log-reports"),
             tags={**spec.tags, "component": "logs"},
             opts=child,
         )
@@ -155,7 +155,7 @@ class CloudWatchLogs(pulumi.ComponentResource):
             policy_doc = groups[service].arn.apply(lambda arn: to_json(log_writer_policy([arn])))
             writer = aws.iam.Policy(
                 f"{name}-{service}-writer",
-                name=log_writer_policy_name(spec.environment, service),
+                name=log_writer_policy_name(spec.name_scope, service),
                 description=f"Write {service}'s own CloudWatch log streams, nothing else",
                 policy=policy_doc,
                 tags={**spec.tags, "service": service},
@@ -165,7 +165,7 @@ class CloudWatchLogs(pulumi.ComponentResource):
                 continue
             role = aws.iam.Role(
                 f"{name}-{service}-irsa",
-                name=irsa_role_name(spec.environment, service),
+                name=irsa_role_name(spec.name_scope, service),
                 description=f"IRSA role of the {service} service account",
                 assume_role_policy=to_json(
                     irsa_trust_policy(

@@ -1,9 +1,10 @@
-"""ErrorTracking: the environment's Sentry project, its client key, and the DSN as a Secret.
+"""ErrorTracking: the stack's Sentry project, its client key, and the DSN as a Secret.
 
-One project per environment (slug `blue-harvest-<env>`) in `sentry.organization`, owned by
-`sentry.team`; its client key's DSN is written, as a secret output, into a Kubernetes Secret
-in every workload namespace, which the Deployments' SENTRY_DSN secretKeyRef reads. The Sentry
-provider is the default one: it reads its token from `sentry:token` itself.
+One project per stack (slug `blue-harvest-<name scope>`: `blue-harvest-prod` for prod) in
+`sentry.organization`, owned by `sentry.team`; its client key's DSN is written, as a secret
+output, into a Kubernetes Secret in every workload namespace, which the Deployments'
+SENTRY_DSN secretKeyRef reads. The Sentry provider is the default one: it reads its token from
+`sentry:token` itself.
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ class ErrorTrackingArgs:
     depends_on: Sequence[pulumi.Resource] = ()
 
 
-def project_slug(environment: str) -> str:
-    return resource_name(environment)
+def project_slug(scope: str) -> str:
+    """Project slugs are unique in the organization: the stack's name scope keeps two stacks
+    of one environment apart."""
+    return resource_name(scope)
 
 
 class ErrorTracking(pulumi.ComponentResource):
@@ -49,8 +52,8 @@ class ErrorTracking(pulumi.ComponentResource):
         project = sentry.SentryProject(
             f"{name}-project",
             organization=plan.organization,
-            name=f"Blue Harvest ({plan.environment})",
-            slug=project_slug(plan.environment),
+            name=f"Blue Harvest ({plan.name_scope})",
+            slug=project_slug(plan.name_scope),
             teams=[plan.team],
             platform=plan.platform,
             opts=child,
@@ -59,7 +62,7 @@ class ErrorTracking(pulumi.ComponentResource):
             f"{name}-key",
             organization=plan.organization,
             project=project.slug,
-            name=resource_name(plan.environment, "workloads"),
+            name=resource_name(plan.name_scope, "workloads"),
             opts=child,
         )
         dsn = pulumi.Output.secret(key.dsn_public)

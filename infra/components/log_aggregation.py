@@ -24,7 +24,7 @@ with warnings.catch_warnings():
     _ = aws.s3.Bucket
 
 from infra.components import helm_release
-from infra.naming import ALLOY_RELEASE, LOKI_RELEASE, TYPE_PREFIX, resource_name
+from infra.naming import ALLOY_RELEASE, LOKI_RELEASE, TYPE_PREFIX, loki_bucket_name, resource_name
 from infra.plan.loki import LokiPlan
 from infra.render.aws import irsa_trust_policy, to_json
 from infra.render.loki import (
@@ -36,7 +36,6 @@ from infra.render.loki import (
     LOKI_CHART_VERSION,
     LOKI_SERVICE_ACCOUNT,
     alloy_values,
-    default_bucket_name,
     lifecycle_expiration_days,
     loki_values,
     s3_access_policy,
@@ -133,8 +132,8 @@ class LogAggregation(pulumi.ComponentResource):
             bucket_name = plan.bucket
         else:
             caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-            env = plan.environment
-            bucket_name = caller.apply(lambda c: default_bucket_name(env, c.account_id))
+            scope = plan.name_scope
+            bucket_name = caller.apply(lambda c: loki_bucket_name(scope, c.account_id))
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
             bucket=bucket_name,
@@ -180,7 +179,7 @@ class LogAggregation(pulumi.ComponentResource):
         )
         policy = aws.iam.Policy(
             f"{name}-loki-s3",
-            name=resource_name(plan.environment, "loki-s3"),
+            name=resource_name(plan.name_scope, "loki-s3"),
             description="Loki's own bucket: list it, read, write and delete its objects",
             policy=bucket.arn.apply(lambda arn: to_json(s3_access_policy(arn))),
             tags=plan.tags,
@@ -188,7 +187,7 @@ class LogAggregation(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-loki-irsa",
-            name=resource_name(plan.environment, "loki"),
+            name=resource_name(plan.name_scope, "loki"),
             description="IRSA role of Loki's service account",
             assume_role_policy=to_json(
                 irsa_trust_policy(

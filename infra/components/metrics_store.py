@@ -115,7 +115,7 @@ class MetricsStore(pulumi.ComponentResource):
         if args.encrypt_logs:
             key = aws.kms.Key(
                 f"{name}-logs-key",
-                description=f"Blue Harvest {plan.environment} metrics workspace log encryption",
+                description=f"Blue Harvest {plan.name_scope} metrics workspace log encryption",
                 enable_key_rotation=True,
                 deletion_window_in_days=30,
                 policy=to_json(
@@ -131,7 +131,7 @@ class MetricsStore(pulumi.ComponentResource):
             )
             aws.kms.Alias(
                 f"{name}-logs-key-alias",
-                name="alias/" + resource_name(plan.environment, "metrics-logs"),
+                name="alias/" + resource_name(plan.name_scope, "metrics-logs"),
                 target_key_id=key.key_id,
                 opts=child,
             )

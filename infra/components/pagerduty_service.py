@@ -21,7 +21,7 @@ class PagerDutyService(pulumi.ComponentResource):
         super().__init__(f"{TYPE_PREFIX}:PagerDutyService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         manage = args.manage
-        title = manage.service_name or f"Blue Harvest ({args.environment})"
+        title = manage.service_name or f"Blue Harvest ({args.name_scope})"
         policy = pagerduty.EscalationPolicy(
             f"{name}-escalation",
             name=f"{title} escalation",
@@ -40,7 +40,7 @@ class PagerDutyService(pulumi.ComponentResource):
         service = pagerduty.Service(
             f"{name}-service",
             name=title,
-            description=f"Alertmanager pages for Blue Harvest {args.environment}",
+            description=f"Alertmanager pages for Blue Harvest {args.name_scope}",
             escalation_policy=policy.id,
             alert_creation="create_alerts_and_incidents",
             auto_resolve_timeout="null",

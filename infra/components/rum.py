@@ -33,7 +33,7 @@ class Rum(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         pool = aws.cognito.IdentityPool(
             f"{name}-identity-pool",
-            identity_pool_name=f"blue_harvest_{args.environment}_rum",
+            identity_pool_name=f"blue_harvest_{args.name_scope}_rum",
             allow_unauthenticated_identities=True,
             allow_classic_flow=False,
             tags=args.tags,
@@ -41,7 +41,7 @@ class Rum(pulumi.ComponentResource):
         )
         guest = aws.iam.Role(
             f"{name}-guest",
-            name=resource_name(args.environment, "rum-guest"),
+            name=resource_name(args.name_scope, "rum-guest"),
             description="Unauthenticated visitors of the frontend: send RUM events only",
             assume_role_policy=pool.id.apply(lambda pid: to_json(guest_trust_policy(pid))),
             tags=args.tags,
@@ -49,7 +49,7 @@ class Rum(pulumi.ComponentResource):
         )
         monitor = aws.rum.AppMonitor(
             f"{name}-monitor",
-            name=resource_name(args.environment),
+            name=resource_name(args.name_scope),
             domain=args.domain,
             cw_log_enabled=False,
             app_monitor_configuration={

@@ -22,6 +22,7 @@ from infra.config.identity import environment_problems
 from infra.config.model import (
     ENVIRONMENTS,
     PATTERN_HELP,
+    STACK_KEY,
     CrossFieldError,
     EstateConfig,
     SecureValue,
@@ -158,6 +159,15 @@ def build_config(
     for key in sorted(raw):
         if key in known or key in PROVIDER_KEYS:
             continue
+        if key == STACK_KEY:
+            problems.append(
+                ConfigProblem(
+                    key,
+                    f"is the stack's name ({stack!r}), never a value in its file: account-wide"
+                    " AWS names are scoped by it; remove the key",
+                )
+            )
+            continue
         if key.startswith(f"{PROJECT}:"):
             allowed = ", ".join(sorted(k for k in known if k.startswith(f"{PROJECT}:")))
             problems.append(ConfigProblem(key, f"unknown key; allowed: {allowed}"))
@@ -178,6 +188,7 @@ def build_config(
 
     given = {k: v for k, v in raw.items() if k in known}
     given[env_key] = environment
+    given[STACK_KEY] = stack
     data = merge(ENV_DEFAULTS[environment], given)
     try:
         config = EstateConfig.model_validate(

@@ -28,6 +28,7 @@ from infra.config.secrets import PLACEHOLDER_PREFIX, placeholder
 from infra.naming import (
     PROJECT,
     amp_role_name,
+    default_log_group_prefix,
     default_metric_namespace,
     iam_name_problem,
     image_reference_problem,
@@ -35,13 +36,24 @@ from infra.naming import (
     log_group_name,
     log_group_problem,
     log_writer_policy_name,
+    loki_bucket_name,
     metric_namespace_problem,
+    name_scope,
     namespace_problem,
     pin_problem,
+    resource_name,
     s3_bucket_problem,
 )
 
 Environment = Literal["local", "dev", "staging", "prod"]
+
+#: Where build_config passes the stack's name (never a key a stack file may set: the loader
+#: refuses it). Account-wide AWS names are scoped by it (`EstateConfig.name_scope`).
+STACK_KEY = f"{PROJECT}:stack"
+#: Sentry refuses project slugs longer than this.
+SENTRY_SLUG_MAX = 50
+#: An AMP workspace alias has at most this many characters.
+AMP_ALIAS_MAX = 100
 ENVIRONMENTS: tuple[Environment, ...] = ("local", "dev", "staging", "prod")
 
 #: The values CloudWatch Logs accepts for a log group's retention (0 means never expire).
@@ -841,6 +853,11 @@ class EstateConfig(BaseModel):
     )
 
     environment: Environment = Field(alias=f"{PROJECT}:environment")
+    stack: str | None = Field(
+        default=None,
+        alias=STACK_KEY,
+        description="The stack's name, from the loader (None: the environment's own stack).",
+    )
     aws_region: str | None = Field(default=None, alias="aws:region", pattern=_REGION)
     aws: AwsConfig = Field(alias=f"{PROJECT}:aws")
     aws_allowed_account_ids: Annotated[
@@ -877,8 +894,40 @@ class EstateConfig(BaseModel):
     )
 
     @property
+    def name_scope(self) -> str:
+        """What account-wide AWS names carry (`infra.naming.name_scope`): the stack's name, so
+        `prod-eu` and `prod` in one account never collide; for the stacks local, dev, staging
+        and prod (and a config built without a stack) the environment, as always."""
+        return name_scope(self.stack) if self.stack is not None else self.environment
+
+    @property
     def metric_namespace(self) -> str:
-        return self.logs.metric_namespace or default_metric_namespace(self.environment)
+        return self.logs.metric_namespace or default_metric_namespace(self.name_scope)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stack_log_group_prefix(cls, data: Any) -> Any:
+        """Without logs.groupPrefix, a stack not named after its environment gets its own
+        prefix (`/blue-harvest/prod-eu`): log group names are account-wide."""
+        if not isinstance(data, dict):
+            return data
+        stack, environment = data.get(STACK_KEY), data.get(f"{PROJECT}:environment")
+        logs = data.get(f"{PROJECT}:logs")
+        if not (isinstance(stack, str) and isinstance(environment, str)):
+            return data
+        if not isinstance(logs, dict) or "groupPrefix" in logs:
+            return data
+        prefix = default_log_group_prefix(name_scope(stack), environment)
+        return {**data, f"{PROJECT}:logs": {**logs, "groupPrefix": prefix}}
+
+    def _scope_hint(self) -> str:
+        """Said after a name problem the stack's name contributes to."""
+        if self.name_scope == self.environment:
+            return ""
+        return (
+            f" (account-wide names carry the stack name {self.stack!r} as"
+            f" {self.name_scope!r}; a shorter stack name also fits)"
+        )
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Self:
@@ -1013,13 +1062,15 @@ class EstateConfig(BaseModel):
                     (f"{PROJECT}:services.{name}", f"{name!r} is taken by the estate's own charts")
                 )
             if self.aws.enabled:
-                role = iam_name_problem(irsa_role_name(self.environment, name))
+                role = iam_name_problem(irsa_role_name(self.name_scope, name))
                 policy = iam_name_problem(
-                    log_writer_policy_name(self.environment, name), "policy", 128
+                    log_writer_policy_name(self.name_scope, name), "policy", 128
                 )
                 for problem in (role, policy):
                     if problem:
-                        problems.append((f"{PROJECT}:services.{name}", problem))
+                        problems.append(
+                            (f"{PROJECT}:services.{name}", problem + self._scope_hint())
+                        )
         return problems
 
     def _cloud_name_problems(self) -> list[tuple[str, str]]:
@@ -1042,7 +1093,49 @@ class EstateConfig(BaseModel):
                 problems.append((f"{PROJECT}:logs.metricNamespace", problem))
         if self.loki.bucket is not None and (problem := s3_bucket_problem(self.loki.bucket)):
             problems.append((f"{PROJECT}:loki.bucket", problem))
+        problems += self._account_name_problems()
         return problems
+
+    def _account_name_problems(self) -> list[tuple[str, str]]:
+        """The account-wide names with short limits the stack's name scope goes into (the
+        IRSA, log writer and AMP names are checked with their keys elsewhere); each refused
+        naming the key that declares the resource. The rest (KMS alias, SNS topic, alarms,
+        RUM monitor) allow 255 characters or more, more than a stack name can fill."""
+        scope, hint = self.name_scope, self._scope_hint()
+        checks: list[tuple[str, str | None]] = []
+        loki = self.loki
+        if loki.enabled and loki.storage == "s3":
+            checks += [
+                ("loki.storage", iam_name_problem(resource_name(scope, "loki"))),
+                ("loki.storage", iam_name_problem(resource_name(scope, "loki-s3"), "policy", 128)),
+            ]
+            if loki.bucket is None:
+                bucket = s3_bucket_problem(loki_bucket_name(scope, "0" * 12))
+                checks.append(("loki.bucket", bucket and f"the default bucket name: {bucket}"))
+        if self.rum.enabled:
+            checks.append(("rum.enabled", iam_name_problem(resource_name(scope, "rum-guest"))))
+        if self.sentry.enabled and len(slug := resource_name(scope)) > SENTRY_SLUG_MAX:
+            checks.append(
+                (
+                    "sentry.enabled",
+                    f"the Sentry project slug {slug!r} would be {len(slug)} characters;"
+                    f" Sentry allows {SENTRY_SLUG_MAX}",
+                )
+            )
+        alias = resource_name(scope, "metrics")
+        if (
+            self.metrics.store == "amp"
+            and self.metrics.amp.workspace_id is None
+            and len(alias) > AMP_ALIAS_MAX
+        ):
+            checks.append(
+                (
+                    "metrics.store",
+                    f"the AMP workspace alias {alias!r} would be {len(alias)} characters;"
+                    f" AWS allows {AMP_ALIAS_MAX}",
+                )
+            )
+        return [(f"{PROJECT}:{key}", problem + hint) for key, problem in checks if problem]
 
     def _guardrail_problems(self) -> list[tuple[str, str]]:
         """What no stack file can switch off (docs/configuration.md, "Guardrails")."""
@@ -1186,11 +1279,9 @@ class EstateConfig(BaseModel):
                 )
             )
         for component in ("prometheus", "grafana"):
-            problem = iam_name_problem(
-                amp_role_name(self.environment, self.cluster.name, component)
-            )
+            problem = iam_name_problem(amp_role_name(self.name_scope, self.cluster.name, component))
             if problem:
-                problems.append((f"{PROJECT}:cluster.name", problem))
+                problems.append((f"{PROJECT}:cluster.name", problem + self._scope_hint()))
         queue = self.metrics.amp.queue
         if queue.min_shards > queue.max_shards:
             problems.append(
@@ -1261,4 +1352,8 @@ class CrossFieldError(ValueError):
 
 def top_level_keys() -> dict[str, str]:
     """Full config key -> field name, for every key EstateConfig reads."""
-    return {str(f.alias): name for name, f in EstateConfig.model_fields.items()}
+    return {
+        str(f.alias): name
+        for name, f in EstateConfig.model_fields.items()
+        if f.alias != STACK_KEY  # from the stack's name, never from its file
+    }

@@ -52,6 +52,8 @@ class AlarmSpec:
 @dataclass(frozen=True)
 class LogsSpec:
     environment: str
+    #: What account-wide names carry (EstateConfig.name_scope): the stack's name.
+    name_scope: str
     log_groups: tuple[LogGroupSpec, ...]
     metric_filters: tuple[MetricFilterSpec, ...]
     queries: tuple[QuerySpec, ...]
@@ -124,7 +126,7 @@ def _pascal(name: str) -> str:
 
 
 def logs_spec(config: EstateConfig) -> LogsSpec:
-    env = config.environment
+    env, scope = config.environment, config.name_scope
     logs = config.logs
     namespace = config.metric_namespace
     base_tags = {"environment": env, "managed-by": MANAGED_BY, "project": PROJECT}
@@ -161,9 +163,9 @@ def logs_spec(config: EstateConfig) -> LogsSpec:
                     AlarmSpec(
                         service=service,
                         kind=kind,
-                        name=resource_name(env, service, kind),
+                        name=resource_name(scope, service, kind),
                         description=(
-                            f"{service} in {env}: {metric} reached {t.threshold:g} per"
+                            f"{service} in {scope}: {metric} reached {t.threshold:g} per"
                             f" {t.period_seconds}s for {t.evaluation_periods} periods"
                         ),
                         metric_name=metric,
@@ -174,11 +176,12 @@ def logs_spec(config: EstateConfig) -> LogsSpec:
                     )
                 )
     queries = tuple(
-        QuerySpec(title=title, name=f"{PROJECT}/{env}/{title}", query=query)
+        QuerySpec(title=title, name=f"{PROJECT}/{scope}/{title}", query=query)
         for title, query in saved_queries(logs.slow_request_ms)
     )
     return LogsSpec(
         environment=env,
+        name_scope=scope,
         log_groups=tuple(groups),
         metric_filters=tuple(filters),
         queries=queries,

@@ -19,6 +19,8 @@ class LokiPlan:
     """What LogAggregation declares for a stack, decided from EstateConfig."""
 
     environment: str
+    #: What account-wide names carry (EstateConfig.name_scope): the stack's name.
+    name_scope: str
     cluster: str
     namespace: str
     storage: Literal["filesystem", "s3"]
@@ -46,6 +48,7 @@ def loki_plan(config: EstateConfig) -> LokiPlan:
     loki = config.loki
     return LokiPlan(
         environment=config.environment,
+        name_scope=config.name_scope,
         cluster=config.cluster.name,
         namespace=config.cluster.observability_namespace,
         storage=loki.storage,

@@ -46,6 +46,8 @@ class AmpPlan:
     """What MetricsStore declares and what the chart is given, for `metrics.store: amp`."""
 
     environment: str
+    #: What account-wide names carry (EstateConfig.name_scope): the stack's name.
+    name_scope: str
     #: This stack's cluster (the `cluster` external label) and the other clusters writing to
     #: the same workspace (metrics.amp.otherClusters): every cluster the workspace holds.
     cluster: str
@@ -123,22 +125,23 @@ def amp_plan(config: EstateConfig, groups: Iterable[RuleGroup]) -> AmpPlan | Non
     amp = config.metrics.amp
     assert config.aws_region is not None
     assert config.cluster.oidc_provider_arn is not None
-    env = config.environment
+    env, scope = config.environment, config.name_scope
     queue = amp.queue
     return AmpPlan(
         environment=env,
+        name_scope=scope,
         cluster=config.cluster.name,
         other_clusters=amp.other_clusters,
         region=config.aws_region,
         namespace=config.metrics.namespace,
         oidc_provider_arn=config.cluster.oidc_provider_arn,
         existing_workspace_id=amp.workspace_id,
-        workspace_alias=resource_name(env, "metrics"),
+        workspace_alias=resource_name(scope, "metrics"),
         retention_days=amp.retention_days,
-        log_group_name=f"/aws/vendedlogs/prometheus/{resource_name(env, 'metrics')}",
+        log_group_name=f"/aws/vendedlogs/prometheus/{resource_name(scope, 'metrics')}",
         log_retention_days=amp.log_retention_days,
-        prometheus_role_name=amp_role_name(env, config.cluster.name, "prometheus"),
-        grafana_role_name=amp_role_name(env, config.cluster.name, "grafana"),
+        prometheus_role_name=amp_role_name(scope, config.cluster.name, "prometheus"),
+        grafana_role_name=amp_role_name(scope, config.cluster.name, "grafana"),
         prometheus_service_account=PROMETHEUS_SERVICE_ACCOUNT,
         grafana_service_account=GRAFANA_SERVICE_ACCOUNT,
         queue=RemoteWriteQueuePlan(

@@ -187,6 +187,8 @@ class PagerDutyPlan:
     """The PagerDuty service the estate manages (alerting.pagerduty.manage)."""
 
     environment: str
+    #: What account-wide names carry (EstateConfig.name_scope): the stack's name.
+    name_scope: str
     manage: PagerDutyManaged
 
 
@@ -195,4 +197,6 @@ def pagerduty_plan(config: EstateConfig) -> PagerDutyPlan | None:
     pagerduty = config.alerting.pagerduty
     if not config.alerting.page_on_call or pagerduty is None or pagerduty.manage is None:
         return None
-    return PagerDutyPlan(environment=config.environment, manage=pagerduty.manage)
+    return PagerDutyPlan(
+        environment=config.environment, name_scope=config.name_scope, manage=pagerduty.manage
+    )

@@ -15,6 +15,8 @@ from infra.naming import PROJECT
 @dataclass(frozen=True)
 class RumPlan:
     environment: str
+    #: What account-wide names carry (EstateConfig.name_scope): the stack's name.
+    name_scope: str
     #: The frontend's top-level domain (rum.domain).
     domain: str
     #: Share of sessions recorded, 0 to 1 (rum.sessionSampleRate).
@@ -30,6 +32,7 @@ def rum_plan(config: EstateConfig) -> RumPlan | None:
         raise ValueError("Rum needs rum.enabled with a domain")
     return RumPlan(
         environment=config.environment,
+        name_scope=config.name_scope,
         domain=config.rum.domain,
         session_sample_rate=config.rum.session_sample_rate,
         tags={"project": PROJECT, "environment": config.environment, "component": "rum"},

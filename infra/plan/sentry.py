@@ -13,6 +13,8 @@ from infra.config.model import EstateConfig
 @dataclass(frozen=True)
 class SentryPlan:
     environment: str
+    #: What account-wide names carry (EstateConfig.name_scope): the stack's name.
+    name_scope: str
     #: Sentry organization and team slugs (sentry.organization, sentry.team).
     organization: str
     team: str
@@ -31,6 +33,7 @@ def sentry_plan(config: EstateConfig) -> SentryPlan | None:
         raise ValueError("ErrorTracking needs sentry.enabled with organization and team")
     return SentryPlan(
         environment=config.environment,
+        name_scope=config.name_scope,
         organization=s.organization,
         team=s.team,
         namespaces=(config.cluster.namespace,),
