@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 
 from infra.naming import (
+    amp_role_name,
+    default_log_group_prefix,
+    default_metric_namespace,
     dns1123_label_problem,
     dns1123_subdomain_problem,
     iam_name_problem,
@@ -13,8 +16,12 @@ from infra.naming import (
     label_value_problem,
     log_group_name,
     log_group_problem,
+    log_writer_policy_name,
+    loki_bucket_name,
     metric_namespace_problem,
+    name_scope,
     namespace_problem,
+    resource_name,
     s3_bucket_problem,
 )
 
@@ -138,6 +145,7 @@ def test_iam_names() -> None:
 
 def test_the_config_checks_and_the_components_call_the_same_name_builders() -> None:
     import infra.components.cloudwatch_logs as component
+    import infra.components.log_aggregation as loki_component
     import infra.config.model as config_model
     import infra.plan.logs as logs_plan
     from infra import naming
@@ -146,6 +154,7 @@ def test_the_config_checks_and_the_components_call_the_same_name_builders() -> N
         ("irsa_role_name", (config_model, component)),
         ("log_writer_policy_name", (config_model, component)),
         ("log_group_name", (config_model, logs_plan)),
+        ("loki_bucket_name", (config_model, loki_component)),
     ):
         builder = getattr(naming, name)
         assert all(vars(module)[name] is builder for module in users), name
@@ -184,3 +193,54 @@ def test_alloys_labels_are_the_labels_the_dashboards_select_on() -> None:
         line.split('"')[1] for line in config.splitlines() if "target_label" in line
     } | {line.split("=")[0].strip() for line in config.splitlines() if '= "' in line}
     assert selected <= set_by_alloy, selected - set_by_alloy
+
+
+# --- the name scope of account-wide names ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stack", "scope"),
+    [
+        ("prod", "prod"),
+        ("prod-eu", "prod-eu"),
+        ("prod.eu-west-1", "prod-eu-west-1"),
+        ("Prod_EU", "prod-eu"),
+        ("staging-2", "staging-2"),
+    ],
+)
+def test_the_name_scope_is_the_stack_name_in_the_characters_every_name_takes(
+    stack: str, scope: str
+) -> None:
+    assert name_scope(stack) == scope
+    # The strictest names it goes into: an S3 bucket and a KMS alias (no `.` nor `_`).
+    assert s3_bucket_problem(loki_bucket_name(name_scope(stack), "123456789012")) is None
+    assert set(name_scope(stack)) <= set("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def test_the_builders_put_the_scope_where_they_always_put_the_environment() -> None:
+    """For the stacks named after their environment (scope == environment) every name reads
+    as before the scope existed."""
+    assert resource_name("prod", "logs") == "blue-harvest-prod-logs"
+    assert irsa_role_name("prod", "backend") == "blue-harvest-prod-backend"
+    assert log_writer_policy_name("prod", "backend") == "blue-harvest-prod-backend-log-writer"
+    assert amp_role_name("prod", "bh-prod", "grafana") == "blue-harvest-prod-bh-prod-grafana-amp"
+    assert loki_bucket_name("prod", "123456789012") == "blue-harvest-prod-loki-123456789012"
+    assert default_metric_namespace("prod") == "BlueHarvest/prod"
+    assert irsa_role_name("prod-eu", "backend") == "blue-harvest-prod-eu-backend"
+
+
+@pytest.mark.parametrize("environment", ["local", "dev", "staging", "prod"])
+def test_the_log_group_prefix_is_the_seeds_for_the_environments_own_stack(
+    environment: str,
+) -> None:
+    assert default_log_group_prefix(environment, environment) == "/blue-harvest"
+    assert default_log_group_prefix(f"{environment}-eu", environment) == (
+        f"/blue-harvest/{environment}-eu"
+    )
+
+
+def test_lokis_renderer_names_the_bucket_the_config_checks() -> None:
+    from infra.render.loki import default_bucket_name
+
+    for scope in ("prod", "prod-eu"):
+        assert default_bucket_name(scope, "123456789012") == loki_bucket_name(scope, "123456789012")

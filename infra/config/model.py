@@ -513,7 +513,7 @@ class LogsConfig(_Model):
     group_prefix: str = Field(
         default="/blue-harvest",
         pattern=r"^/[A-Za-z0-9_.#/-]*[A-Za-z0-9_.#-]$",
-        description="Log groups are named <prefix>/<service>.",
+        description="Log groups are named <prefix>/<service>; see default_log_group_prefix.",
     )
     retention_days: Annotated[int, AfterValidator(_allowed_retention)]
     group_class: Literal["STANDARD", "INFREQUENT_ACCESS"] = "STANDARD"
@@ -522,7 +522,7 @@ class LogsConfig(_Model):
     metric_namespace: str | None = Field(
         default=None,
         pattern=r"^[A-Za-z0-9_./#:-]{1,255}$",
-        description="Defaults to BlueHarvest/<environment>.",
+        description="Defaults to BlueHarvest/<name scope>.",
     )
     slow_request_ms: int = Field(default=1000, ge=1, description="What counts as a slow request.")
     report_email: str | None = Field(default=None, pattern=_EMAIL)
@@ -539,7 +539,9 @@ class EscalationTarget(_Model):
 class PagerDutyManaged(_Model):
     """Create the PagerDuty escalation policy, service and Events API v2 integration here."""
 
-    service_name: str | None = Field(default=None, description="Default: Blue Harvest (<env>).")
+    service_name: str | None = Field(
+        default=None, description="Default: Blue Harvest (<name scope>)."
+    )
     escalation_targets: tuple[EscalationTarget, ...] = Field(min_length=1)
     escalation_delay_minutes: int = Field(default=30, ge=1, le=1440)
     num_loops: int = Field(default=2, ge=0, le=9)
@@ -924,9 +926,10 @@ class EstateConfig(BaseModel):
         """Said after a name problem the stack's name contributes to."""
         if self.name_scope == self.environment:
             return ""
+        written = "" if self.name_scope == self.stack else f" as {self.name_scope!r}"
         return (
-            f" (account-wide names carry the stack name {self.stack!r} as"
-            f" {self.name_scope!r}; a shorter stack name also fits)"
+            f" (account-wide names carry the stack name {self.stack!r}{written};"
+            " a shorter stack name also fits)"
         )
 
     @model_validator(mode="after")
@@ -1110,8 +1113,11 @@ class EstateConfig(BaseModel):
                 ("loki.storage", iam_name_problem(resource_name(scope, "loki-s3"), "policy", 128)),
             ]
             if loki.bucket is None:
-                bucket = s3_bucket_problem(loki_bucket_name(scope, "0" * 12))
-                checks.append(("loki.bucket", bucket and f"the default bucket name: {bucket}"))
+                some_account = "0" * 12  # every account id has 12 digits
+                bucket = s3_bucket_problem(loki_bucket_name(scope, some_account))
+                if bucket:
+                    shown = bucket.replace(some_account, "<account id>")
+                    checks.append(("loki.bucket", f"the default bucket name: {shown}"))
         if self.rum.enabled:
             checks.append(("rum.enabled", iam_name_problem(resource_name(scope, "rum-guest"))))
         if self.sentry.enabled and len(slug := resource_name(scope)) > SENTRY_SLUG_MAX:
