@@ -50,7 +50,8 @@ Environment = Literal["local", "dev", "staging", "prod"]
 #: Where build_config passes the stack's name (never a key a stack file may set: the loader
 #: refuses it). Account-wide AWS names are scoped by it (`EstateConfig.name_scope`).
 STACK_KEY = f"{PROJECT}:stack"
-#: Sentry refuses project slugs longer than this.
+#: Sentry's project slugs held at most 50 characters until 2024 (migration 0770 raised it);
+#: self-hosted releases from before still refuse more, so the estate stays within 50.
 SENTRY_SLUG_MAX = 50
 #: An AMP workspace alias has at most this many characters.
 AMP_ALIAS_MAX = 100
