@@ -28,7 +28,7 @@ from infra.naming import (
     LOKI_ENVIRONMENT_LABEL,
     LOKI_LEVEL_LABEL,
     LOKI_RELEASE,
-    resource_name,
+    loki_bucket_name,
 )
 from infra.plan.loki import LokiPlan
 from infra.render.aws import PolicyDocument
@@ -71,9 +71,9 @@ def lifecycle_expiration_days(retention: str) -> int:
     return math.ceil(duration_seconds(retention) / 86400) + 1
 
 
-def default_bucket_name(environment: str, account_id: str) -> str:
-    """Bucket names are global: the account id keeps two accounts' stacks apart."""
-    return resource_name(environment, "loki", account_id)
+def default_bucket_name(scope: str, account_id: str) -> str:
+    """Loki's bucket when loki.bucket is unset (infra.naming.loki_bucket_name)."""
+    return loki_bucket_name(scope, account_id)
 
 
 def s3_access_policy(bucket_arn: str) -> PolicyDocument:
