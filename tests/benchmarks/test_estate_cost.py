@@ -17,10 +17,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.estate_cost import (
     ROUTES,
+    EstateCost,
     Exporter,
     GroupCost,
+    Health,
+    RuleCost,
     Service,
     aggregate_rules,
+    copied_per_service,
     exporter_paths,
     exposition,
     file_sd,
@@ -28,6 +32,7 @@ from benchmarks.estate_cost import (
     scraped_services,
     series_count,
     share_per_service_rules,
+    summary,
     total_share,
     verdict,
 )
@@ -193,6 +198,36 @@ def test_rule_costs_sum_the_copies_and_take_the_median_over_reads() -> None:
     assert costs[1].median_s == 0.0
 
 
+def test_the_summary_names_the_rules_copied_per_service() -> None:
+    cost = EstateCost(
+        stack="services-3",
+        services=3,
+        scraped=[Service("backend", 3), Service("svc-0001", 2)],
+        variant="as synthesized",
+        scrape_interval="30s",
+        groups=[GroupCost("a.yaml", "application", 30.0, 0, 6, 4, 0.003, 0.004)],
+        rules=[
+            RuleCost("application", "ServiceDown", 2, 0.002),
+            RuleCost("application", "HighErrorRate", 1, 0.001),
+        ],
+        health=Health(5, 5, 5, 0.01, 0.02, 0.0, 0.0),
+        head_series=1500,
+        record_series=41,
+        load_before=(0.5, 0.4, 0.3),
+        load_after=(0.6, 0.4, 0.3),
+        prometheus_cores=0.01,
+        exporter_cores=0.01,
+        other_cores=0.25,
+        seconds=300.0,
+    )
+    assert [r.name for r in copied_per_service(cost)] == ["ServiceDown"]
+    row = summary([cost]).splitlines()[-1]
+    assert row == (
+        "| services-3 (as synthesized) | 6 | 2 (5) | 3.00 | 0.010% | PASS"
+        " | 2: ServiceDown (2.00) | 750 | 41 | 0.50 / 0.60 | 0.25 |"
+    )
+
+
 def test_a_short_real_run_of_the_10_service_estate() -> None:
     cost = measure(10, evaluations=2, interval="2s", scrape_interval="1s")
     # prod's backend (3 replicas) and svc-0001..0008 (2 each); the frontend has no metrics.
@@ -214,6 +249,7 @@ def test_a_short_real_run_of_the_10_service_estate() -> None:
         assert group.interval_s == 2.0, group
         assert 0 < group.median_s <= group.max_s < group.interval_s, group
     assert 0 < cost.total_share < 1
+    assert cost.prometheus_cores > 0
     # Every target's ~370 series, and the backend's records (12 + 18 SLO rules, by `le`).
     assert cost.head_series > 19 * 300
     assert cost.record_series > 30
