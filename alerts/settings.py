@@ -278,6 +278,7 @@ class Settings:
         description: str,
         panel: PanelRef,
         labels: Mapping[str, str] | None = None,
+        service_from_label: bool = False,
     ) -> AlertRule:
         """An AlertRule with its `for`, runbook and dashboard link filled in from here."""
         return AlertRule(
@@ -291,6 +292,7 @@ class Settings:
             runbook_url=f"{self.runbook_base_url.rstrip('/')}/{name}",
             dashboard=panel.url(self.grafana_url),
             labels=labels or {},
+            service_from_label=service_from_label,
         )
 
     # --- overrides -------------------------------------------------------------------------

@@ -38,6 +38,8 @@ _RECORD_NAME = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 _SERVICE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
+#: A `service` read from a series label (AlertRule.service_from_label).
+_SERVICE_TEMPLATE = re.compile(r"^\{\{ \$labels\.[a-zA-Z_][a-zA-Z0-9_]* \}\}$")
 _GROUP_NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
 _URL = re.compile(r"^https?://[^\s]+$")
 
@@ -133,6 +135,9 @@ class AlertRule:
     for_: str | None = None
     #: Frozen into a read-only mapping; left out of the hash (equality still compares it).
     labels: Mapping[str, str] = field(default_factory=dict, hash=False)
+    #: One rule over several services: `service` is then a template reading the service
+    #: from a label of the series (`{{ $labels.job }}`), so each alert still names its own.
+    service_from_label: bool = False
 
     def __post_init__(self) -> None:
         name = self.name
@@ -146,7 +151,13 @@ class AlertRule:
             raise RuleError(
                 name, f"severity {self.severity!r} is not one of {', '.join(SEVERITIES)}"
             )
-        if not _SERVICE.fullmatch(self.service):
+        if self.service_from_label:
+            if not _SERVICE_TEMPLATE.fullmatch(self.service):
+                raise RuleError(
+                    name,
+                    f"service {self.service!r} is not a template such as {{{{ $labels.job }}}}",
+                )
+        elif not _SERVICE.fullmatch(self.service):
             raise RuleError(name, f"service {self.service!r} is not a service name (a DNS label)")
         for what in ("summary", "description"):
             if not getattr(self, what).strip():

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from alerts import build
+from alerts.application import SERVICE_FROM_JOB
 from alerts.recording import records
 from alerts.settings import Settings
 from alerts.testing import RULES_FILE, promtool_config, write_rules
@@ -59,10 +60,12 @@ def _buckets(cluster: str, bounds: dict[str, int]) -> list[dict[str, str]]:
     ]
 
 
-def _fired(alert: AlertRule, cluster: str, description: str) -> dict[str, Any]:
+def _fired(alert: AlertRule, cluster: str, description: str, **annotations: str) -> dict[str, Any]:
+    # A rule shared by every service takes `service` from the series' job: the backend here.
+    service = {"service": "backend"} if alert.service_from_label else {}
     return {
-        "exp_labels": {**alert.all_labels, **BACKEND, "cluster": cluster},
-        "exp_annotations": {**alert.annotations, "description": description},
+        "exp_labels": {**alert.all_labels, **BACKEND, **service, "cluster": cluster},
+        "exp_annotations": {**alert.annotations, "description": description, **annotations},
     }
 
 
@@ -71,7 +74,7 @@ def _document(groups: list[RuleGroup]) -> dict[str, Any]:
     r = records(s)
     alerts = {(a.name, a.service): a for a in iter_alerts(groups)}
     error_rate = alerts[("HighErrorRate", "backend")]
-    down = alerts[("ServiceDown", "backend")]
+    down = alerts[("ServiceDown", SERVICE_FROM_JOB)]
     p95 = f'{r.latency}{{quantile="0.95"}}'
     return {
         "rule_files": [RULES_FILE],
@@ -152,6 +155,7 @@ def _document(groups: list[RuleGroup]) -> dict[str, Any]:
                                 "b",
                                 "0% of the scrape targets of job backend in namespace"
                                 f" {NAMESPACE} are up (it pages when no replica is up).",
+                                summary="Backend service is down",
                             )
                         ],
                     }

@@ -74,15 +74,18 @@ def test_every_alert_reads_only_metrics_that_are_scraped_or_recorded() -> None:
 
 
 def test_per_service_alerts_cover_every_service_that_serves_metrics() -> None:
-    groups = rule_groups(make_config("dev"))
-    for name in ("ServiceDown", "ScrapeTargetMissing"):
-        services = sorted(a.service for a in iter_alerts(groups) if a.name == name)
-        # The seed's frontend serves no /metrics: nothing to be down, nothing to page about.
-        assert services == ["backend"]
+    # The seed's frontend serves no /metrics: nothing to be down, nothing to page about.
     scraped = make_config("dev", services={"frontend": {"metrics": {"enabled": True}}})
-    for name in ("ServiceDown", "ScrapeTargetMissing"):
-        services = sorted(a.service for a in iter_alerts(rule_groups(scraped)) if a.name == name)
-        assert services == ["backend", "frontend"]
+    for config, jobs in ((make_config("dev"), ["backend"]), (scraped, ["backend", "frontend"])):
+        alerts = list(iter_alerts(rule_groups(config)))
+        # absent() cannot aggregate: one ScrapeTargetMissing per service.
+        assert sorted(a.service for a in alerts if a.name == "ScrapeTargetMissing") == jobs
+        # One rule each over every service's targets, naming the service from the job.
+        for name in ("ServiceDown", "ServiceReplicaDown"):
+            [shared] = [a for a in alerts if a.name == name]
+            assert shared.service == "{{ $labels.job }}"
+            assert shared.service_from_label
+            assert f'up{{job=~"{"|".join(jobs)}"}}' in shared.expr
 
 
 def test_a_backend_without_metrics_is_refused_naming_the_key() -> None:
@@ -234,17 +237,17 @@ def test_service_down_pages_on_the_share_of_replicas_up_per_namespace() -> None:
     groups = rule_groups(
         make_config("dev", alerting={"overrides": {"ServiceDown": {"threshold": 0.5}}})
     )
-    [down] = [a for a in iter_alerts(groups) if a.name == "ServiceDown" and a.service == "backend"]
+    [down] = [a for a in iter_alerts(groups) if a.name == "ServiceDown"]
     assert down.expr == (
-        'sum by (cluster, namespace, job) (up{job="backend"})\n/\n'
-        'count by (cluster, namespace, job) (up{job="backend"})\n<= 0.5'
+        'sum by (cluster, namespace, job) (up{job=~"backend"})\n/\n'
+        'count by (cluster, namespace, job) (up{job=~"backend"})\n<= 0.5'
     )
     assert "50% or fewer of its replicas are up" in down.description
-    [replica] = [a for a in iter_alerts(groups) if a.name == "ServiceReplicaDown"][:1]
+    [replica] = [a for a in iter_alerts(groups) if a.name == "ServiceReplicaDown"]
     assert (replica.severity, replica.for_, replica.expr) == (
         "warning",
         "5m",
-        'up{job="backend"} == 0',
+        'up{job=~"backend"} == 0',
     )
 
 
