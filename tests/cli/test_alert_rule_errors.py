@@ -19,7 +19,7 @@ from tests.conftest import ROOT
 
 COPIED = ("infra", "alerts", "dashboards", "stacks", "policy")
 APPLICATION = "alerts/application.py"
-GOOD_EXPR = 'expr=f"up{s.selector(service)} == 0",'
+GOOD_EXPR = 'expr=f"up{scraped_selector(s)} == 0",'
 
 
 def _copy(tmp_path: Path, edit: Callable[[str], str]) -> Path:

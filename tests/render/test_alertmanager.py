@@ -11,11 +11,13 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+import promql_parser
 import pytest
 import yaml
 
 from infra.config import EstateConfig
 from infra.config.model import GroupingConfig
+from infra.plan.alerts import AlertRule
 from infra.plan.routing import AlertmanagerPlan, RoutingPlan, alertmanager_plan, routing_plan
 from infra.render.alertmanager import (
     DEFAULT_SECRETS_DIR,
@@ -186,14 +188,34 @@ def test_the_outage_alerts_are_critical_per_service_alerts_the_rules_declare(sta
 
     config = stack_config(stack)
     alerts = list(iter_alerts(rule_groups(config)))
+    outage_services: set[str] = set()
     for name in OUTAGE_ALERTS:
         declared = [a for a in alerts if a.name == name]
-        assert {a.service for a in declared} >= {"backend"}, name
+        covered = {service for a in declared for service in _services_of(a)}
+        assert covered >= {"backend"}, name
         assert all(a.severity == "critical" for a in declared), name
+        outage_services |= covered
     no_posts = [a for a in alerts if a.name == "NoPostsCreated"]
     assert no_posts
     assert all(a.severity in ("warning", "info") for a in no_posts)
-    assert {a.service for a in no_posts} <= {a.service for a in alerts if a.name in OUTAGE_ALERTS}
+    assert {a.service for a in no_posts} <= outage_services
+
+
+def _services_of(alert: AlertRule) -> set[str]:
+    """The services an alert speaks for: its `service`, or, for a rule shared by every service
+    (`service` templated from `job`), the jobs its `job=~"a|b"` selector names."""
+    if not alert.service_from_label:
+        return {alert.service}
+    jobs: set[str] = set()
+
+    def visit(node: promql_parser.Expr) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            for m in node.matchers.matchers:
+                if m.name == "job" and m.op == promql_parser.MatchOp.Re:
+                    jobs.update(m.value.split("|"))
+
+    promql_parser.walk(promql_parser.parse(alert.expr), visit)
+    return jobs
 
 
 @pytest.mark.parametrize("environment", ["local", "dev", "staging", "prod"])
