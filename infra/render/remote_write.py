@@ -10,9 +10,10 @@ Two forms of the same settings, built from one plan:
   known at plan time and rendered by infra/render/kube_prometheus_stack.py (the service
   accounts' IRSA annotations, `grafana.ini`, the HA replica label).
 * `prometheus_remote_write(store, url)`: the same entry in Prometheus's own configuration
-  format (snake_case), what the operator generates from the first. The end-to-end test
-  (tests/e2e/test_remote_write_e2e.py) runs a real Prometheus with it; a unit test holds the
-  two forms to the same values field by field (`OPERATOR_TO_PROMETHEUS`).
+  format (snake_case), translated from the first by `to_prometheus` with the field tables
+  (`OPERATOR_TO_PROMETHEUS`), as the operator does; `estate check` translates the synthesized
+  values the same way for `promtool check config`. The end-to-end test
+  (tests/e2e/test_remote_write_e2e.py) runs a real Prometheus with it.
 
 Authentication is SigV4 with the region only: no keys, no profile, no role ARN. Prometheus's
 SigV4 signer takes the AWS SDK's default credential chain, which in the pod is the IRSA web
@@ -35,6 +36,7 @@ install the plugin pinned (`grafana.plugins`).
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from infra.naming import DATASOURCE_UIDS
@@ -87,10 +89,14 @@ def keep_regex(store: AmpPlan) -> str:
 
 def remote_write_spec(store: AmpPlan, endpoint: str) -> dict[str, Any]:
     """The operator's RemoteWriteSpec for the workspace at `endpoint`."""
+    return _spec(store, remote_write_url(endpoint))
+
+
+def _spec(store: AmpPlan, url: str) -> dict[str, Any]:
     q = store.queue
     return {
         "name": REMOTE_NAME,
-        "url": remote_write_url(endpoint),
+        "url": url,
         "sigv4": {"region": store.region},
         "queueConfig": {
             "capacity": q.capacity,
@@ -107,26 +113,58 @@ def remote_write_spec(store: AmpPlan, endpoint: str) -> dict[str, Any]:
     }
 
 
+def _flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        path = f"{prefix}{key}"
+        if isinstance(item, Mapping):
+            out.update(_flatten(item, f"{path}."))
+        else:
+            out[path] = item
+    return out
+
+
+def _put(target: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        target = target.setdefault(part, {})
+    target[last] = value
+
+
+def to_prometheus(spec: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """One RemoteWriteSpec as the Prometheus remote_write entry the operator makes of it, by
+    the field tables above, and the fields the tables do not know (dotted operator paths)."""
+    entry: dict[str, Any] = {}
+    unknown: list[str] = []
+    fields = {k: v for k, v in spec.items() if k != "writeRelabelConfigs"}
+    for path, value in _flatten(fields).items():
+        if path in OPERATOR_TO_PROMETHEUS:
+            _put(entry, OPERATOR_TO_PROMETHEUS[path], value)
+        else:
+            unknown.append(path)
+    relabels: list[dict[str, Any]] = []
+    for index, rule in enumerate(spec.get("writeRelabelConfigs") or []):
+        translated: dict[str, Any] = {}
+        for key, value in rule.items():
+            if key in RELABEL_OPERATOR_TO_PROMETHEUS:
+                translated[RELABEL_OPERATOR_TO_PROMETHEUS[key]] = value
+            else:
+                unknown.append(f"writeRelabelConfigs[{index}].{key}")
+        relabels.append(translated)
+    if relabels:
+        entry["write_relabel_configs"] = relabels
+    return entry, unknown
+
+
 def prometheus_remote_write(store: AmpPlan, url: str, *, sigv4: bool = True) -> dict[str, Any]:
     """The same remote write in Prometheus's configuration format, to `url` (the full write
-    URL). `sigv4=False` leaves the signing out (a test's local receiver checks no signature)."""
-    q = store.queue
-    entry: dict[str, Any] = {"name": REMOTE_NAME, "url": url}
-    if sigv4:
-        entry["sigv4"] = {"region": store.region}
-    entry |= {
-        "queue_config": {
-            "capacity": q.capacity,
-            "min_shards": q.min_shards,
-            "max_shards": q.max_shards,
-            "max_samples_per_send": q.max_samples_per_send,
-            "batch_send_deadline": q.batch_send_deadline,
-        },
-        "metadata_config": {"send": True, "send_interval": METADATA_SEND_INTERVAL},
-        "write_relabel_configs": [
-            {"source_labels": ["__name__"], "regex": keep_regex(store), "action": "keep"}
-        ],
-    }
+    URL), translated from the operator's form. `sigv4=False` leaves the signing out (a test's
+    local receiver checks no signature)."""
+    entry, unknown = to_prometheus(_spec(store, url))
+    if unknown:
+        raise ValueError(f"remote write fields with no Prometheus translation: {unknown}")
+    if not sigv4:
+        del entry["sigv4"]
     return entry
 
 
