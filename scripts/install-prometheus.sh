@@ -61,6 +61,11 @@ floor_of() {
 
 installed() {  # all four binaries in the tools folder, each at or above its floor
   local tool
+  # A folder from before the launcher (bin/alertmanager straight to Debian's binary, which
+  # needs /usr/share/prometheus) is reinstalled.
+  case "$(readlink -f "$bin/alertmanager" 2>/dev/null)" in
+    */debian/usr/bin/prometheus-alertmanager) return 1 ;;
+  esac
   for tool in prometheus promtool alertmanager amtool; do
     [ -x "$bin/$tool" ] || return 1
     at_least "$(version_of "$bin/$tool")" "$(floor_of "$tool")" || return 1
@@ -100,7 +105,9 @@ from_debian() {
   mkdir -p "$bin"
   link debian/usr/bin/prometheus prometheus
   link debian/usr/bin/promtool promtool
-  link debian/usr/bin/prometheus-alertmanager alertmanager
+  # Debian's alertmanager reads its templates from /usr/share/prometheus: it starts through
+  # a launcher that provides that path privately (scripts/alertmanager-launcher.sh says how).
+  install -m 0755 "$root/scripts/alertmanager-launcher.sh" "$bin/alertmanager"
   link debian/usr/bin/amtool amtool
 }
 
@@ -149,6 +156,11 @@ source_kind() {
 
 if installed; then
   say "up to date in $tools"
+  if [ -x "$tools/debian/usr/bin/prometheus-alertmanager" ] &&
+    ! cmp -s "$root/scripts/alertmanager-launcher.sh" "$bin/alertmanager"; then
+    say "updating the alertmanager launcher"
+    install -m 0755 "$root/scripts/alertmanager-launcher.sh" "$bin/alertmanager"
+  fi
 else
   mkdir -p "$tools"
   case "$(source_kind)" in
