@@ -5,11 +5,15 @@ STACK ?= dev
 UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
+# pytest-xdist: one worker per core, at least 4 (the e2e tests mostly wait on real servers'
+# clocks, so they overlap well even on 2 cores); worksteal evens out the long tests.
+WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -lt 4 ] && n=4; echo $$n)
+PYTEST := $(BIN)/pytest -n $(WORKERS) --dist worksteal
 
-.PHONY: help install tools synth synth-all check test lint typecheck unit bench bench-cost clean
+.PHONY: help install tools synth synth-all check test lint typecheck unit e2e bench bench-cost clean
 
 help:  ## List the targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(UV):
 	bash scripts/bootstrap.sh
@@ -36,14 +40,17 @@ lint: install  ## ruff (lint and format check)
 typecheck: install  ## mypy, strict on the project's code
 	$(BIN)/mypy
 
-unit: install  ## pytest only
-	$(BIN)/pytest
+unit: install tools  ## The fast tests: everything but e2e (no real servers started)
+	$(PYTEST) -m "not e2e"
+
+e2e: install tools  ## The end-to-end tests: real Prometheus and Alertmanager on 127.0.0.1
+	$(PYTEST) -m e2e
 
 tools:  ## Prometheus >= 3.5 and Alertmanager >= 0.28 (+ promtool, amtool) into .tools/prometheus
 	bash scripts/install-prometheus.sh
 
 test: install tools lint typecheck  ## The whole suite: ruff, mypy, pytest (real promtool/amtool)
-	$(BIN)/pytest
+	$(PYTEST)
 
 bench: install  ## Benchmarks; writes benchmarks/README.md
 	$(BIN)/python -m benchmarks.run --write benchmarks/README.md

@@ -64,7 +64,7 @@ import yaml
 from benchmarks.estates import SIZES, generated_stack, write_generated_stack
 from benchmarks.rule_cost import _read_metrics, _seconds, _version
 from benchmarks.run import busy_cpu_seconds, estate_command, machine
-from tests.e2e.harness import LOOPBACK, Server, prometheus, wait_until
+from harness.servers import LOOPBACK, Server, prometheus, wait_until
 
 #: The issue's target: the estate's rule evaluation under 5% of the evaluation interval.
 TARGET_SHARE = 0.05

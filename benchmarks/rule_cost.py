@@ -43,7 +43,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.estates import ROOT
-from tests.e2e.harness import LOOPBACK, SimulatedBackend, prometheus, wait_until
+from harness.backend import SimulatedBackend
+from harness.servers import LOOPBACK, prometheus, wait_until
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,7 @@ def test_scraped_services_are_those_with_a_servicemonitor(tmp_path: Path) -> Non
         scraped_services(tmp_path)
 
 
+@pytest.mark.e2e
 def test_the_exporter_serves_its_targets_only(tmp_path: Path) -> None:
     targets = tmp_path / "targets.json"
     targets.write_text(json.dumps(file_sd([Service("svc-0001", 2)], 0)))
@@ -228,6 +229,7 @@ def test_the_summary_names_the_rules_copied_per_service() -> None:
     )
 
 
+@pytest.mark.e2e
 def test_a_short_real_run_of_the_10_service_estate() -> None:
     cost = measure(10, evaluations=2, interval="2s", scrape_interval="1s")
     # prod's backend (3 replicas) and svc-0001..0008 (2 each); the frontend has no metrics.
@@ -259,6 +261,7 @@ def test_a_short_real_run_of_the_10_service_estate() -> None:
     assert copies[("platform", "ScrapeTargetMissing")] == 9
 
 
+@pytest.mark.e2e
 def test_a_run_without_enough_evaluations_fails() -> None:
     with pytest.raises(TimeoutError, match="evaluat"):
         measure(10, evaluations=3, interval="1m", scrape_interval="1s", timeout=6)

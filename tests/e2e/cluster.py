@@ -31,7 +31,7 @@ from typing import Any
 
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from tests.e2e.harness import LOOPBACK
+from harness.servers import LOOPBACK
 
 #: Prometheus' scrape interval in production (kube-prometheus-stack's default, our 30s).
 STEP = 30

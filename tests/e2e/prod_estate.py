@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from harness.servers import LOOPBACK
+from harness.sinks import Sink
 from infra.render.alertmanager import (
     DEFAULT_SECRETS_DIR,
     EMAIL_AUTH_PASSWORD_FILE,
@@ -26,7 +28,6 @@ from infra.render.alertmanager import (
 )
 from infra.synth import synth_stacks
 from tests.conftest import STACKS
-from tests.e2e.harness import LOOPBACK, Sink
 
 #: Test-only timing: `for` windows capped at this, rule groups evaluated this often.
 FOR_CAP = "10s"

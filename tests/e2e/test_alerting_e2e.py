@@ -18,15 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import (
-    LOOPBACK,
-    Server,
-    SimulatedBackend,
-    Sink,
-    alertmanager,
-    prometheus,
-    wait_until,
-)
+from harness.backend import SimulatedBackend
+from harness.servers import LOOPBACK, Server, alertmanager, prometheus, wait_until
+from harness.sinks import Sink
 from tests.e2e.prod_estate import (
     ROUTING_KEY,
     SEVERITIES,
@@ -36,6 +30,8 @@ from tests.e2e.prod_estate import (
     write_prometheus_config,
     write_rules,
 )
+
+pytestmark = pytest.mark.e2e
 
 FIGURES: dict[str, Any] = {}
 

@@ -41,10 +41,13 @@ from prometheus_client.registry import Collector
 
 import dashboards
 from alerts import rule_groups
+from harness.backend import SimulatedBackend
+from harness.servers import LOOPBACK, Server, prometheus, wait_until
 from infra.checks.dashboards import MACROS, panels, promql_targets
 from infra.render.prometheus import rule_file, to_yaml
 from tests.conftest import stack_config
-from tests.e2e.harness import LOOPBACK, Server, SimulatedBackend, prometheus, wait_until
+
+pytestmark = pytest.mark.e2e
 
 STACK = "prod"
 #: Grafana's macros as a one-second scrape needs them (a rate needs two samples in its window).

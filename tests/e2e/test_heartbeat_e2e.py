@@ -20,14 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import (
-    LOOPBACK,
-    Server,
-    SimulatedBackend,
-    alertmanager,
-    prometheus,
-    wait_until,
-)
+from harness.backend import SimulatedBackend
+from harness.servers import LOOPBACK, Server, alertmanager, prometheus, wait_until
 from tests.e2e.prod_estate import (
     GROUP_INTERVAL,
     Sinks,
@@ -37,6 +31,8 @@ from tests.e2e.prod_estate import (
     write_prometheus_config,
     write_rules,
 )
+
+pytestmark = pytest.mark.e2e
 
 HEARTBEAT_REPEAT = "4s"
 RESEND_DELAY = "1s"

@@ -28,20 +28,16 @@ from prometheus_client import Gauge
 from prometheus_client.parser import text_string_to_metric_families
 
 from alerts import rule_groups
+from harness.backend import SimulatedBackend
+from harness.servers import LOOPBACK, Server, free_port, prometheus, wait_until
 from infra.plan.alerts import RecordingRule
 from infra.plan.metrics_store import AmpPlan
 from infra.program import monitoring_plan
 from infra.render.prometheus import rule_file, to_yaml
 from infra.render.remote_write import REMOTE_NAME, prometheus_remote_write
 from tests.conftest import stack_config
-from tests.e2e.harness import (
-    LOOPBACK,
-    Server,
-    SimulatedBackend,
-    free_port,
-    prometheus,
-    wait_until,
-)
+
+pytestmark = pytest.mark.e2e
 
 #: Test-only: scrape and evaluate every second (the prod stack's own intervals are 30s).
 INTERVAL = "1s"

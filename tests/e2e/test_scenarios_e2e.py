@@ -36,6 +36,7 @@ import yaml
 
 from alerts import application, build, business, platform, rule_groups
 from alerts.settings import Settings
+from harness.servers import LOOPBACK, Server, alertmanager, free_port, prometheus, wait_until
 from infra.plan.alerts import RuleGroup
 from infra.render.prometheus import rule_file, to_yaml
 from infra.tools import promtool
@@ -50,8 +51,9 @@ from tests.e2e.cluster import (
     replicas,
     rolling_update,
 )
-from tests.e2e.harness import LOOPBACK, Server, alertmanager, free_port, prometheus, wait_until
 from tests.e2e.prod_estate import Sinks, seconds, synthesize_prod, write_alertmanager_config
+
+pytestmark = pytest.mark.e2e
 
 HOUR = 3600
 HOURS = 6

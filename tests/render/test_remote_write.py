@@ -218,7 +218,8 @@ def _leaves(node: Any, prefix: str = "") -> dict[str, Any]:
 def test_both_forms_say_the_same_thing_field_by_field(
     written: dict[str, Any], store: AmpPlan
 ) -> None:
-    (operator,) = written["prometheus"]["prometheusSpec"]["remoteWrite"]
+    (shared,) = written["prometheus"]["prometheusSpec"]["remoteWrite"]
+    operator = dict(shared)  # the fixture is the module's: popped here, never there
     native = prometheus_remote_write(store, operator["url"])
     operator_relabels = operator.pop("writeRelabelConfigs")
     native_relabels = native.pop("write_relabel_configs")
