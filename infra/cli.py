@@ -58,6 +58,7 @@ def _main(
         bool,
         typer.Option(
             "--version",
+            "-V",
             help="Print the version and exit.",
             is_eager=True,
             callback=_print_version,
@@ -219,8 +220,40 @@ def diff(  # noqa: PLR0917 (typer maps parameters to options)
         raise typer.Exit(1)
 
 
+@app.command(
+    "deploy-policy", short_help="Print the IAM policy `pulumi up` needs for a stack (JSON)."
+)
+def deploy_policy(
+    stack: Annotated[str, typer.Argument(help="Stack whose resources the policy covers.")],
+    stacks_dir: StacksDir = Path("stacks"),
+    out: OutDir = Path("out"),
+) -> None:
+    """Synthesize the stack, then print the IAM policy document its AWS resources need the
+    deploying identity to have: the actions of each resource type it declares, nothing
+    more (infra/checks/deploy_policy.py). Attach it to the deploy role."""
+    from infra.checks.deploy_policy import UnknownResourceTypeError, policy_json
+
+    try:
+        (result,) = synth_stacks([validate_stack_name(stack)], stacks_dir, out)
+        typer.echo(policy_json(result.summary.types), nl=False)
+    except InvalidStackNameError as exc:
+        _error(f"estate deploy-policy: {exc}")
+        raise typer.Exit(2) from None
+    except StacksRefusedError as exc:
+        for err in exc.errors:
+            _error(err.render())
+        _error("estate deploy-policy: configuration refused")
+        raise typer.Exit(2) from None
+    except (OutputError, UnknownResourceTypeError) as exc:
+        _error(f"estate deploy-policy: {exc}")
+        raise typer.Exit(2) from None
+    except RuleError as exc:
+        _error(f"estate deploy-policy: {_rule_refused(exc)}")
+        raise typer.Exit(2) from None
+
+
 @app.command(short_help="Synthesize and run every validator; exit 1 on errors.")
-def check(
+def check(  # noqa: PLR0917 (typer maps parameters to options)
     stack: Annotated[str | None, typer.Argument(help="Stack to check, e.g. prod.")] = None,
     all_stacks: Annotated[bool, typer.Option("--all", help="Every stack in --stacks-dir.")] = False,
     output: Annotated[
@@ -228,9 +261,18 @@ def check(
     ] = "text",
     stacks_dir: StacksDir = Path("stacks"),
     out: OutDir = Path("out"),
+    deployable: Annotated[
+        bool,
+        typer.Option(
+            "--deployable",
+            help="Also refuse the example values a stack must not deploy with: example account"
+            " ids and ARNs, hosts under .example, placeholder secure: values.",
+        ),
+    ] = False,
 ) -> None:
     """Synthesize, then run every validator: config, promtool, amtool, PromQL, policies,
-    kubernetes-validate. Exits 1 on any error."""
+    kubernetes-validate. Exits 1 on any error. With --deployable, a stack that still carries
+    placeholders is an error too (run it before the first `pulumi up`)."""
     from infra.checks.runner import run_checks, to_json, to_markdown
 
     if all_stacks == (stack is not None):
@@ -253,7 +295,7 @@ def check(
         _error(f"estate check: no Pulumi.<stack>.yaml files in {stacks_dir}")
         raise typer.Exit(2)
     try:
-        findings = run_checks(stacks, stacks_dir, out)
+        findings = run_checks(stacks, stacks_dir, out, deployable=deployable)
     except OutputError as exc:
         _error(f"estate check: {exc}")
         raise typer.Exit(2) from None

@@ -6,13 +6,16 @@ engine accepts, with the same defaults and the same errors.
 
 from __future__ import annotations
 
+import difflib
 import json
 import types
 import typing
 from pathlib import Path
 from typing import Any
 
+import annotated_types
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from infra.config import stack_yaml
@@ -38,9 +41,6 @@ PROVIDER_KEYS = frozenset(
         "aws:allowedAccountIds",
         "aws:assumeRoles",
         "aws:skipCredentialsValidation",
-        "kubernetes:context",
-        "kubernetes:kubeconfig",
-        "kubernetes:namespace",
         "pagerduty:token",
         "sentry:token",
     }
@@ -156,6 +156,8 @@ def build_config(
     """Check keys, apply the environment's defaults, validate; raise ConfigError on any problem."""
     known = top_level_keys()
     problems: list[ConfigProblem] = []
+    #: Keys a misspelt key most likely meant: what they would have said is not also refused.
+    meant: set[str] = set()
     for key in sorted(raw):
         if key in known or key in PROVIDER_KEYS:
             continue
@@ -168,7 +170,11 @@ def build_config(
                 )
             )
             continue
-        if key.startswith(f"{PROJECT}:"):
+        guess = _closest(key, sorted((set(known) | PROVIDER_KEYS) - {STACK_KEY} - set(raw)))
+        if guess is not None:
+            meant.add(guess)
+            problems.append(ConfigProblem(key, f"unknown key; did you mean {guess}?"))
+        elif key.startswith(f"{PROJECT}:"):
             allowed = ", ".join(sorted(k for k in known if k.startswith(f"{PROJECT}:")))
             problems.append(ConfigProblem(key, f"unknown key; allowed: {allowed}"))
         else:
@@ -195,11 +201,26 @@ def build_config(
             data, context={"plaintext_secrets_ok": plaintext_secrets_ok}
         )
     except ValidationError as exc:
-        raise ConfigError(source, [*problems, *_problems(exc)]) from None
-    problems += _provider_token_problems(config, raw, plaintext_secrets_ok)
+        raise ConfigError(source, [*problems, *_unless_meant(_problems(exc), meant)]) from None
+    problems += _unless_meant(_provider_token_problems(config, raw, plaintext_secrets_ok), meant)
     if problems:
         raise ConfigError(source, problems)
     return config
+
+
+def _closest(key: str, candidates: list[str]) -> str | None:
+    """The known key `key` most likely misspells (case and one or two letters off)."""
+    by_lower = {c.lower(): c for c in candidates}
+    if key.lower() in by_lower:
+        return by_lower[key.lower()]
+    found = difflib.get_close_matches(key.lower(), list(by_lower), n=1, cutoff=0.8)
+    return by_lower[found[0]] if found else None
+
+
+def _unless_meant(problems: list[ConfigProblem], meant: set[str]) -> list[ConfigProblem]:
+    """Drops what a misspelt key's intended key is refused for (it was given, under another
+    spelling): one error that says which key was meant, not knock-on "is required"s."""
+    return [p for p in problems if not any(p.key == m or p.key.startswith(f"{m}.") for m in meant)]
 
 
 def _provider_token_problems(
@@ -225,13 +246,19 @@ def _provider_token_problems(
 
 def _problems(exc: ValidationError) -> list[ConfigProblem]:
     out: list[ConfigProblem] = []
+    meant: set[str] = set()
     for err in exc.errors(include_url=False):
         error = (err.get("ctx") or {}).get("error")
         if isinstance(error, CrossFieldError):
             out.extend(ConfigProblem(k, m) for k, m in error.problems)
             continue
-        out.append(ConfigProblem(_key(err["loc"]), _message(err)))
-    return out
+        key = _key(err["loc"])
+        if err["type"] == "extra_forbidden":
+            guess = _closest(str(err["loc"][-1]), _allowed_keys(err["loc"][:-1]))
+            if guess is not None:
+                meant.add(f"{key.rpartition('.')[0]}.{guess}")
+        out.append(ConfigProblem(key, _message(err)))
+    return _unless_meant(out, meant)
 
 
 def _key(loc: tuple[int | str, ...]) -> str:
@@ -248,45 +275,140 @@ def _key(loc: tuple[int | str, ...]) -> str:
     return text or "(config)"
 
 
+#: pydantic's type errors, in the project's words: what the value is not.
+_NOT_A: dict[str, str] = {
+    "int_parsing": "is not a whole number",
+    "int_type": "is not a whole number",
+    "int_from_float": "is not a whole number",
+    "float_parsing": "is not a number",
+    "float_type": "is not a number",
+    "bool_parsing": "is not true or false",
+    "bool_type": "is not true or false",
+    "string_type": "is not text",
+    "list_type": "is not a list (write [a, b] or one '- item' per line)",
+    "tuple_type": "is not a list (write [a, b] or one '- item' per line)",
+    "set_type": "is not a list (write [a, b] or one '- item' per line)",
+    "dict_type": "is not a mapping (write key: value lines under it)",
+    "model_type": "is not a mapping (write key: value lines under it)",
+    "model_attributes_type": "is not a mapping (write key: value lines under it)",
+}
+#: pydantic's bound errors: the value is outside the field's range.
+_OUT_OF_RANGE = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+
+
 def _message(err: ErrorDetails) -> str:
     kind = err["type"]
-    if isinstance(err.get("input"), SecureValue):
+    given = err.get("input")
+    if isinstance(given, SecureValue):
         return "is encrypted (secure:) but is not a secret setting; store it in plain text"
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
         allowed = _allowed_keys(err["loc"][:-1])
+        guess = _closest(str(err["loc"][-1]), allowed)
+        if guess is not None:
+            return f"unknown key; did you mean {guess}? allowed here: {', '.join(allowed)}"
         return f"unknown key; allowed here: {', '.join(allowed)}" if allowed else "unknown key"
+    if kind == "finite_number":
+        return f"{_shown(given)} is not a finite number (no nan or infinity)"
+    if kind in _NOT_A or kind in _OUT_OF_RANGE:
+        text = f"{_shown(given)} {_NOT_A.get(kind, 'is out of range')}"
+        if kind in _NOT_A and kind.startswith(("dict", "model")):
+            allowed = _allowed_keys(err["loc"])
+            return f"{text}; allowed keys: {', '.join(allowed)}" if allowed else text
+        bounds = _range(_field_at(err["loc"]))
+        return f"{text}; allowed: {bounds}" if bounds else text
     if kind == "string_pattern_mismatch":
         pattern = str((err.get("ctx") or {}).get("pattern", ""))
-        if pattern in PATTERN_HELP:
-            return f"must be {PATTERN_HELP[pattern]}"
+        return f"{_shown(given)} is not {PATTERN_HELP.get(pattern, f'of the form {pattern}')}"
+    if kind in ("string_too_short", "string_too_long", "too_short", "too_long"):
+        return f"{_shown(given)}: {_plain(err['msg'])}"
     msg = err["msg"]
     if msg.startswith("Value error, "):
         return msg.removeprefix("Value error, ")
+    return _plain(msg)
+
+
+def _plain(msg: str) -> str:
     return msg.replace("Input should be", "must be").replace("String should", "must")
 
 
+def _shown(value: object) -> str:
+    """The value as the stack file holds it, shortened: a wrong value is named, never a secret
+    (secrets arrive as SecureValue and are handled before)."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, str) and ("@" in value or "://" in value or ":" in value):
+        # A URL or address may carry credentials (user:password@host): never echoed.
+        return "the value"
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _range(field: FieldInfo | None) -> str:
+    """A field's bounds as a reader says them: '1 to 100', 'at least 1', 'above 0'."""
+    if field is None:
+        return ""
+    low = high = ""
+    for bound in field.metadata:
+        if isinstance(bound, annotated_types.Ge):
+            low = f"{bound.ge}"
+        elif isinstance(bound, annotated_types.Gt):
+            low = f"above {bound.gt}"
+        elif isinstance(bound, annotated_types.Le):
+            high = f"{bound.le}"
+        elif isinstance(bound, annotated_types.Lt):
+            high = f"below {bound.lt}"
+    if low and high:
+        return f"{low} to {high}" if not low.startswith("above") else f"{low} and {high}"
+    if low:
+        return low if low.startswith("above") else f"at least {low}"
+    if high:
+        return high if high.startswith("below") else f"at most {high}"
+    return ""
+
+
+def _field_at(loc: tuple[int | str, ...]) -> FieldInfo | None:
+    """The FieldInfo of the setting at `loc` (None for a list item or a mapping's value)."""
+    walked = _walk(loc)
+    return walked[1] if walked is not None else None
+
+
 def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
-    """The keys a mapping at `loc` accepts, by walking EstateConfig's field types."""
+    """The keys a mapping at `loc` accepts."""
+    walked = _walk(loc)
+    current = _unwrap(walked[0]) if walked is not None else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return sorted(str(f.alias or n) for n, f in current.model_fields.items())
+    return []
+
+
+def _walk(loc: tuple[int | str, ...]) -> tuple[Any, FieldInfo | None] | None:
+    """The type declared at `loc` and its field, by walking EstateConfig's field types."""
     current: Any = EstateConfig
+    field: FieldInfo | None = None
     for part in loc:
+        if part == "[key]":
+            return None
         current = _unwrap(current)
         if isinstance(current, type) and issubclass(current, BaseModel):
             field = next(
                 (f for n, f in current.model_fields.items() if (f.alias or n) == part), None
             )
             if field is None:
-                return []
+                return None
             current = field.annotation
         elif typing.get_origin(current) is dict:
-            current = typing.get_args(current)[1]
+            current, field = typing.get_args(current)[1], None
+        elif typing.get_origin(current) in (tuple, list) and isinstance(part, int):
+            current, field = typing.get_args(current)[0], None
         else:
-            return []
-    current = _unwrap(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return sorted(str(f.alias or n) for n, f in current.model_fields.items())
-    return []
+            return None
+    return current, field
 
 
 def _unwrap(annotation: Any) -> Any:

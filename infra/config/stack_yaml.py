@@ -290,13 +290,24 @@ def _from_yaml_error(exc: yaml.YAMLError, text: str) -> StackYamlError:
             f"line {line}",
             f"not valid YAML: character U+{exc.character:04X} is not allowed in YAML text",
         )
-    # The context mark is where the broken construct starts, which is what a reader fixes.
-    mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+    # The problem mark is where the parser found what is wrong (the line to fix); the context
+    # mark, where the construct it was reading starts, follows as a hint.
+    problem_mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    mark = problem_mark or context_mark
+    if problem_mark is not None and context_mark is not None and problem_mark.index >= len(text):
+        # The file ended before the construct did: where it starts is the line to fix.
+        mark = context_mark
     where = f"line {mark.line + 1}" if mark is not None else "(file)"
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
     if context:
-        problem = f"{context}: {problem}"
+        started = ""
+        if context_mark is not None and mark is not None and context_mark.line != mark.line:
+            started = f" that starts on line {context_mark.line + 1}"
+        problem = f"{problem} ({context.removeprefix('while ')}{started})"
+    if "<block end>" in problem or "mapping values are not allowed" in problem:
+        problem += "; check this line's indentation against the lines above it"
     return StackYamlError(where, f"not valid YAML: {problem}")
 
 

@@ -29,10 +29,11 @@ def _estate(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_version_is_the_package_version() -> None:
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_is_the_package_version(flag: str) -> None:
     expected = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
     assert package_version() == expected
-    done = _estate("--version")
+    done = _estate(flag)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"estate {expected}\n"
 
@@ -105,4 +106,11 @@ def _makefile() -> str:
 
 def test_readme_lists_make_check() -> None:
     readme = (ROOT / "README.md").read_text()
-    assert re.search(r"^make check\s+# estate check --all", readme, re.MULTILINE)
+    # The two commands first (synth, test), then make check beside them.
+    block = readme[readme.index("```sh\n") :]
+    assert block.splitlines()[1:3] == [
+        "make synth    # synthesizes the dev stack into out/dev/ and prints a summary",
+        "make test     # the whole suite: ruff, mypy --strict, pytest (real Prometheus"
+        " 3.5+/Alertmanager 0.28+)",
+    ]
+    assert "`make check` runs every validator on every stack" in readme
