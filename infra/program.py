@@ -6,6 +6,7 @@ bad input, before a single resource is registered; `register` turns a plan into 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -37,6 +38,7 @@ from infra.naming import PROJECT, rule_name
 from infra.plan.alerts import RuleGroup, iter_alerts, longest_range
 from infra.plan.dashboards import DashboardsPlan, ExternalGrafanaPlan
 from infra.plan.estate import AwsProviderPlan, EstatePlan
+from infra.plan.kubernetes import KubernetesProviderPlan, guard
 from infra.plan.logs import logs_plan
 from infra.plan.loki import loki_plan
 from infra.plan.monitoring import MonitoringPlan, chart_plan
@@ -96,6 +98,11 @@ def plan(config: EstateConfig, *, source: str | None = None) -> EstatePlan:
         monitoring=monitoring,
         dashboards=dashboards,
         workloads=workloads,
+        kubernetes=KubernetesProviderPlan(
+            cluster=config.cluster.name,
+            context=config.kube_context,
+            kubeconfig=config.kubernetes_kubeconfig,
+        ),
         aws=aws_provider_plan(config),
         logs=logs_plan(config),
         pagerduty=pagerduty_plan(config),
@@ -238,6 +245,14 @@ def register(estate: EstatePlan) -> None:
     """Declare every component the plan turns on, and export the stack outputs. Reads the
     plan only, never the config."""
     pulumi.export("environment", estate.environment)
+    # Every Kubernetes resource goes through this provider (components pass it to their
+    # children), never through the default one that follows the current kubeconfig context.
+    kube = k8s.Provider(
+        "kubernetes",
+        context=estate.kubernetes.context,
+        kubeconfig=estate.kubernetes.kubeconfig,
+    )
+    kube_opts = pulumi.ResourceOptions(providers={"kubernetes": kube})
     aws_opts: pulumi.ResourceOptions | None = None
     writer_roles: dict[str, pulumi.Output[str]] = {}
     if estate.aws is not None:
@@ -252,8 +267,10 @@ def register(estate: EstatePlan) -> None:
             default_tags=aws.ProviderDefaultTagsArgs(tags=estate.aws.default_tags),
         )
         aws_opts = pulumi.ResourceOptions(providers={"aws": provider})
+    # Components pass their providers to their children: the stack's own, never a default.
+    opts = pulumi.ResourceOptions.merge(kube_opts, aws_opts)
     if estate.logs is not None and aws_opts is not None:
-        logs = CloudWatchLogs("logs", estate.logs, opts=aws_opts)
+        logs = CloudWatchLogs("logs", estate.logs, opts=opts)
         writer_roles = logs.writer_roles
         pulumi.export("logGroupNames", logs.log_group_names)
         pulumi.export("logWriterRoleArns", logs.writer_role_arns)
@@ -268,7 +285,7 @@ def register(estate: EstatePlan) -> None:
         service = PagerDutyService("pagerduty", estate.pagerduty)
         receiver_outputs[PAGERDUTY_ROUTING_KEY_FILE] = service.integration_key
 
-    store = _register_metrics_store(estate, aws_opts)
+    store = _register_metrics_store(estate, aws_opts, opts)
     monitoring = MonitoringStack(
         "monitoring",
         MonitoringStackArgs(
@@ -277,6 +294,7 @@ def register(estate: EstatePlan) -> None:
             store_endpoint=store.endpoint if store else None,
             depends_on=[store] if store else [],
         ),
+        opts=opts,
     )
     dashboards = estate.dashboards
     external = dashboards.external
@@ -290,14 +308,15 @@ def register(estate: EstatePlan) -> None:
             else None,
             depends_on=[monitoring],
         ),
+        opts=opts,
     )
-    _register_workloads(estate, monitoring, aws_opts, writer_roles)
+    _register_workloads(estate, monitoring, aws_opts, opts, writer_roles)
     pulumi.export("monitoringRelease", monitoring.release_name)
     pulumi.export("grafanaAdminPassword", monitoring.grafana_admin_password)
 
 
 def _register_metrics_store(
-    estate: EstatePlan, aws_opts: pulumi.ResourceOptions | None
+    estate: EstatePlan, aws_opts: pulumi.ResourceOptions | None, opts: pulumi.ResourceOptions
 ) -> MetricsStore | None:
     """metrics.store amp: the workspace (or an existing one's roles) before the chart that
     writes to it. Guarded like the log groups: logs.protect and logs.encrypt."""
@@ -314,7 +333,7 @@ def _register_metrics_store(
             protect=logs.protect if logs else False,
             encrypt_logs=logs.encrypt if logs else False,
         ),
-        opts=aws_opts,
+        opts=opts,
     )
     pulumi.export("metricsWorkspaceId", store.workspace_id)
     pulumi.export("metricsWorkspaceArn", store.workspace_arn)
@@ -326,32 +345,39 @@ def _register_workloads(
     estate: EstatePlan,
     monitoring: MonitoringStack,
     aws_opts: pulumi.ResourceOptions | None,
+    opts: pulumi.ResourceOptions,
     writer_roles: dict[str, pulumi.Output[str]],
 ) -> None:
     """Namespaces, traces, logs, Sentry, RUM, and one ObservedWorkload per service."""
     env = estate.environment
-    workloads_ns = _namespace("namespace-workloads", estate.workloads_namespace, "restricted", env)
+    workloads_ns = _namespace(
+        "namespace-workloads", estate.workloads_namespace, "restricted", env, opts
+    )
     observability_ns = _namespace(
-        "namespace-observability", estate.observability_namespace, "privileged", env
+        "namespace-observability", estate.observability_namespace, "privileged", env, opts
     )
     if estate.tracing is not None:
         Tracing(
-            "tracing", TracingArgs(plan=estate.tracing, depends_on=[observability_ns, monitoring])
+            "tracing",
+            TracingArgs(plan=estate.tracing, depends_on=[observability_ns, monitoring]),
+            opts=opts,
         )
     if estate.loki is not None:
         LogAggregation(
             "loki",
             LogAggregationArgs(plan=estate.loki, depends_on=[observability_ns, monitoring]),
-            opts=aws_opts,
+            opts=opts,
         )
     waits: list[pulumi.Resource] = [workloads_ns]
     if estate.sentry is not None:
         from infra.components.error_tracking import ErrorTracking, ErrorTrackingArgs
 
-        sentry = ErrorTracking("sentry", ErrorTrackingArgs(plan=estate.sentry, depends_on=waits))
+        sentry = ErrorTracking(
+            "sentry", ErrorTrackingArgs(plan=estate.sentry, depends_on=waits), opts=opts
+        )
         waits = [*waits, *sentry.dsn_secrets]
     if estate.rum is not None and aws_opts is not None:
-        Rum("rum", estate.rum, opts=aws_opts)
+        Rum("rum", estate.rum, opts=opts)
     for spec in estate.workloads:
         # Each ServiceAccount depends on its own role only (not on every service's).
         role = writer_roles.get(spec.service)
@@ -365,14 +391,19 @@ def _register_workloads(
                 monitoring_chart=monitoring,
                 depends_on=waits,
             ),
+            opts=opts,
         )
 
 
 def _namespace(
-    resource_name: str, name: str, pod_security: str, environment: str
+    resource_name: str,
+    name: str,
+    pod_security: str,
+    environment: str,
+    opts: pulumi.ResourceOptions,
 ) -> k8s.core.v1.Namespace:
     metadata = namespace(name, environment=environment, pod_security=pod_security)["metadata"]
-    return k8s.core.v1.Namespace(resource_name, metadata=metadata)
+    return k8s.core.v1.Namespace(resource_name, metadata=metadata, opts=opts)
 
 
 def build(config: EstateConfig) -> None:
@@ -387,4 +418,9 @@ def main() -> None:
     except ConfigError as exc:
         # RunError: Pulumi prints the message alone, no traceback, and registers nothing.
         raise pulumi.RunError(exc.render()) from None
+    # Under the real engine only (estate synth never reads a kubeconfig): the current or
+    # named context must point at the stack's cluster before anything is registered.
+    problem = guard(estate.kubernetes, os.environ)
+    if problem is not None:
+        raise pulumi.RunError(f"stacks/Pulumi.{pulumi.get_stack()}.yaml: {problem}")
     register(estate)

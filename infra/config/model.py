@@ -78,6 +78,20 @@ _CPU = r"^([0-9]+m|[0-9]+(\.[0-9]+)?)$"
 _MEMORY = r"^[0-9]+(Ki|Mi|Gi|Ti)$"
 _SIZE = r"^[0-9]+(B|KB|MB|GB|TB|PB)$"
 _ACCOUNT_ID = r"^[0-9]{12}$"
+_KUBE_CONTEXT = r"^[^\s]{1,253}$"
+_KUBECONFIG_PATH = r"^[^\n]{1,4096}$"
+_HTTP_PATH = r"^/[A-Za-z0-9/_.-]*$"
+_LOG_GROUP_PREFIX = r"^/[A-Za-z0-9_.#/-]*[A-Za-z0-9_.#-]$"
+_METRIC_NAMESPACE = r"^[A-Za-z0-9_./#:-]{1,255}$"
+_PAGERDUTY_ID = r"^P[A-Z0-9]{6}$"
+_GROUP_LABEL = r"^([a-zA-Z_][a-zA-Z0-9_]*|\.\.\.)$"
+_AMP_WORKSPACE_ID = r"^ws-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_METRIC_NAME = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
+_SEMVER = r"^\d+\.\d+\.\d+$"
+_BUCKET = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+_SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+_DOMAIN = r"^[a-z0-9.-]+\.[a-z]{2,}$"
+_AWS_PROFILE = r"^[A-Za-z0-9_.+@-]{1,128}$"
 
 #: What each pattern means, for error messages a person can act on.
 PATTERN_HELP: dict[str, str] = {
@@ -95,6 +109,30 @@ PATTERN_HELP: dict[str, str] = {
     _MEMORY: "a binary quantity such as 512Mi or 50Gi",
     _SIZE: "a Prometheus size such as 45GB",
     _ACCOUNT_ID: 'a 12-digit AWS account id, quoted ("012345678901")',
+    _KUBE_CONTEXT: "a kubeconfig context name (no spaces)",
+    _KUBECONFIG_PATH: "a path to a kubeconfig file (one line; not the file's content)",
+    _HTTP_PATH: "an HTTP path such as /healthz: '/' then letters, digits, '/', '_', '.' or '-'",
+    _LOG_GROUP_PREFIX: (
+        "a log group prefix such as /blue-harvest: '/' then letters, digits, '_', '.', '#',"
+        " '/' or '-', not ending in '/'"
+    ),
+    _METRIC_NAMESPACE: (
+        "a CloudWatch metric namespace: 1 to 255 letters, digits, '_', '.', '/', '#', ':' or '-'"
+    ),
+    _PAGERDUTY_ID: "a PagerDuty id such as PABC123: 'P' then 6 capital letters or digits",
+    _GROUP_LABEL: "a label name (letters, digits and '_', not starting with a digit) or '...'",
+    _AMP_WORKSPACE_ID: "an AMP workspace id such as ws-12345678-abcd-1234-abcd-123456789012",
+    _METRIC_NAME: (
+        "a Prometheus metric name: letters, digits, '_' and ':', not starting with a digit"
+    ),
+    _SEMVER: "a chart version such as 88.0.0",
+    _BUCKET: (
+        "an S3 bucket name: 3 to 63 lowercase letters, digits, '.' and '-', starting and"
+        " ending with a letter or digit"
+    ),
+    _SLUG: "a slug: lowercase letters, digits, '_' and '-', starting with a letter or digit",
+    _DOMAIN: "a lowercase domain name such as blueharvest.example",
+    _AWS_PROFILE: "an AWS profile name: 1 to 128 letters, digits, '_', '.', '+', '@' or '-'",
 }
 
 #: Service names the estate's own releases use in the cluster.
@@ -315,6 +353,12 @@ class ClusterConfig(_Model):
         description="What kind of cluster: eks, kind or generic. It decides which control-plane"
         " components Prometheus can scrape (infra/render/chart_facts.py)."
     )
+    kubeconfig_context: str | None = Field(
+        default=None,
+        pattern=_KUBE_CONTEXT,
+        description="The kubeconfig context `pulumi up` deploys with (unset: the current one);"
+        " either way the context must point at the cluster `name` names.",
+    )
 
     @property
     def oidc_issuer(self) -> str | None:
@@ -359,7 +403,7 @@ class ProbeConfig(_Model):
     type: Literal["http", "tcp"] = Field(
         default="http", description="http: GET `path`; tcp: the port accepts a connection."
     )
-    path: str | None = Field(default=None, pattern=r"^/[A-Za-z0-9/_.-]*$")
+    path: str | None = Field(default=None, pattern=_HTTP_PATH)
     initial_delay_seconds: int = Field(ge=0, le=3600)
     period_seconds: int = Field(ge=1, le=3600)
     timeout_seconds: int = Field(ge=1, le=3600)
@@ -381,7 +425,7 @@ class MetricsEndpointConfig(_Model):
     enabled: bool = Field(
         default=True, description="It serves metrics: a ServiceMonitor, ServiceDown, $service."
     )
-    path: str = Field(default="/metrics", pattern=r"^/[A-Za-z0-9/_.-]*$")
+    path: str = Field(default="/metrics", pattern=_HTTP_PATH)
     port: int | None = Field(
         default=None, ge=1, le=65535, description="Defaults to the service's own port."
     )
@@ -513,7 +557,7 @@ class LogsConfig(_Model):
 
     group_prefix: str = Field(
         default="/blue-harvest",
-        pattern=r"^/[A-Za-z0-9_.#/-]*[A-Za-z0-9_.#-]$",
+        pattern=_LOG_GROUP_PREFIX,
         description="Log groups are named <prefix>/<service>; see default_log_group_prefix.",
     )
     retention_days: Annotated[int, AfterValidator(_allowed_retention)]
@@ -522,7 +566,7 @@ class LogsConfig(_Model):
     protect: bool = Field(description="Protect log groups and the key, and retain them on delete.")
     metric_namespace: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z0-9_./#:-]{1,255}$",
+        pattern=_METRIC_NAMESPACE,
         description="Defaults to BlueHarvest/<name scope>.",
     )
     slow_request_ms: int = Field(default=1000, ge=1, description="What counts as a slow request.")
@@ -534,7 +578,7 @@ class EscalationTarget(_Model):
     """Who an escalation rule notifies: a PagerDuty user or schedule, by its id."""
 
     type: Literal["user_reference", "schedule_reference"]
-    id: str = Field(pattern=r"^P[A-Z0-9]{6}$")
+    id: str = Field(pattern=_PAGERDUTY_ID)
 
 
 class PagerDutyManaged(_Model):
@@ -615,7 +659,7 @@ class EmailConfig(_Model):
 class GroupingConfig(_Model):
     """How Alertmanager batches notifications."""
 
-    group_by: tuple[Annotated[str, Field(pattern=r"^([a-zA-Z_][a-zA-Z0-9_]*|\.\.\.)$")], ...] = (
+    group_by: tuple[Annotated[str, Field(pattern=_GROUP_LABEL)], ...] = (
         "alertname",
         "service",
     )
@@ -718,7 +762,7 @@ class AmpConfig(_Model):
 
     workspace_id: str | None = Field(
         default=None,
-        pattern=r"^ws-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+        pattern=_AMP_WORKSPACE_ID,
         description="Write to an existing workspace (one another stack declares, in this"
         " account and region); unset: this stack declares its own.",
     )
@@ -735,7 +779,7 @@ class AmpConfig(_Model):
         " `cluster` variable.",
     )
     queue: RemoteWriteQueue = RemoteWriteQueue()
-    keep_metrics: tuple[Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")], ...] = Field(
+    keep_metrics: tuple[Annotated[str, Field(pattern=_METRIC_NAME)], ...] = Field(
         default=(),
         description="Metric names written besides those the estate's rules and dashboards read.",
     )
@@ -755,7 +799,7 @@ class MetricsConfig(_Model):
     amp: AmpConfig = AmpConfig()
 
     namespace: str = Field(default="monitoring", pattern=_DNS_LABEL)
-    chart_version: str = Field(default="88.0.0", pattern=r"^\d+\.\d+\.\d+$")
+    chart_version: str = Field(default="88.0.0", pattern=_SEMVER)
     retention: str = Field(pattern=_DURATION, description="How long Prometheus keeps samples.")
     retention_size: str = Field(pattern=_SIZE, description="Disk cap for the TSDB, e.g. 45GB.")
     storage: str = Field(pattern=_MEMORY, description="Prometheus volume size, e.g. 50Gi.")
@@ -813,15 +857,15 @@ class LokiConfig(_Model):
     enabled: bool = True
     retention: str = Field(pattern=_DURATION)
     storage: Literal["filesystem", "s3"]
-    bucket: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+    bucket: str | None = Field(default=None, pattern=_BUCKET)
 
 
 class SentryConfig(_Model):
     """A Sentry project and client key per environment (token in `sentry:token`)."""
 
     enabled: bool
-    organization: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]*$")
-    team: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    organization: str | None = Field(default=None, pattern=_SLUG)
+    team: str | None = Field(default=None, pattern=_SLUG)
     traces_sample_rate: float = Field(ge=0, le=1)
 
 
@@ -829,7 +873,7 @@ class RumConfig(_Model):
     """CloudWatch RUM app monitor for the frontend."""
 
     enabled: bool = False
-    domain: str | None = Field(default=None, pattern=r"^[a-z0-9.-]+\.[a-z]{2,}$")
+    domain: str | None = Field(default=None, pattern=_DOMAIN)
     session_sample_rate: float = Field(default=1.0, ge=0, le=1)
 
 
@@ -871,11 +915,21 @@ class EstateConfig(BaseModel):
         alias="aws:allowedAccountIds",
         description="The only AWS accounts the provider may touch (required: staging, prod).",
     )
-    aws_profile: str | None = Field(
-        default=None, alias="aws:profile", pattern=r"^[A-Za-z0-9_.+@-]{1,128}$"
-    )
+    aws_profile: str | None = Field(default=None, alias="aws:profile", pattern=_AWS_PROFILE)
     aws_assume_roles: AssumeRoles | None = Field(
         default=None, alias="aws:assumeRoles", description="Roles the provider assumes (secret)."
+    )
+    kubernetes_context: str | None = Field(
+        default=None,
+        alias="kubernetes:context",
+        pattern=_KUBE_CONTEXT,
+        description="The same as cluster.kubeconfigContext (Pulumi's own key for it).",
+    )
+    kubernetes_kubeconfig: str | None = Field(
+        default=None,
+        alias="kubernetes:kubeconfig",
+        pattern=_KUBECONFIG_PATH,
+        description="The kubeconfig file the provider reads (unset: $KUBECONFIG, ~/.kube/config).",
     )
     cluster: ClusterConfig = Field(alias=f"{PROJECT}:cluster")
     services: Annotated[
@@ -933,11 +987,25 @@ class EstateConfig(BaseModel):
             " a shorter stack name also fits)"
         )
 
+    @property
+    def kube_context(self) -> str | None:
+        """The kubeconfig context to deploy with (None: the kubeconfig's current one)."""
+        return self.cluster.kubeconfig_context or self.kubernetes_context
+
     @model_validator(mode="after")
     def _cross_field_rules(self) -> Self:
         problems: list[tuple[str, str]] = []
         if self.aws.enabled and self.aws_region is None:
             problems.append(("aws:region", "is required when blue-harvest:aws.enabled is true"))
+        context = self.cluster.kubeconfig_context
+        if context and self.kubernetes_context and context != self.kubernetes_context:
+            problems.append(
+                (
+                    "kubernetes:context",
+                    f"{self.kubernetes_context!r} differs from {PROJECT}:cluster.kubeconfigContext"
+                    f" {context!r}: set one of them",
+                )
+            )
         if self.environment == "prod":
             if not self.logs.encrypt:
                 problems.append((f"{PROJECT}:logs.encrypt", "must be true in prod"))

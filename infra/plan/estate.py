@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pydantic import SecretStr
 
 from infra.plan.dashboards import DashboardsPlan
+from infra.plan.kubernetes import KubernetesProviderPlan
 from infra.plan.logs import LogsPlan
 from infra.plan.loki import LokiPlan
 from infra.plan.monitoring import MonitoringPlan
@@ -43,6 +44,7 @@ class EstatePlan:
     monitoring: MonitoringPlan
     dashboards: DashboardsPlan
     workloads: list[WorkloadSpec]
+    kubernetes: KubernetesProviderPlan
     aws: AwsProviderPlan | None = None
     logs: LogsPlan | None = None
     pagerduty: PagerDutyPlan | None = None
