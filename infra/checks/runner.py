@@ -20,8 +20,9 @@ import yaml
 from infra.checks import dashboards as dashboard_checks
 from infra.checks import remote_write
 from infra.checks.manifests import validate_tree
+from infra.checks.placeholders import placeholder_problems
 from infra.checks.policies import evaluate, from_registration
-from infra.config import ConfigError, EstateConfig, load_stack_file, stack_file
+from infra.config import ConfigError, EstateConfig, load_stack_file, stack_file, stack_yaml
 from infra.diff.report import code
 from infra.plan.alerts import RuleError
 from infra.plan.estate import EstatePlan
@@ -453,9 +454,34 @@ def plan_stacks(stacks: list[str], stacks_dir: Path) -> Planned:
     return planned
 
 
-def run_checks(stacks: list[str], stacks_dir: Path, out: Path) -> list[Finding]:
+def deployable_findings(stack: str, stacks_dir: Path, config: EstateConfig) -> list[Finding]:
+    """`--deployable`: every placeholder the stack file still carries, and every one the
+    stack takes from the defaults (a runbook host under .example), as an error naming its
+    key (infra/checks/placeholders.py), never its value."""
+    path = stack_file(stacks_dir, stack)
+    doc = stack_yaml.load(stack_yaml.read(path)) or {}
+    written = placeholder_problems((doc.get("config") if isinstance(doc, dict) else None) or {})
+    found = [Finding("error", "deployable", str(path), k, m) for k, m in written]
+    keys = {key for key, _ in written}
+    effective = config.model_dump(mode="json", by_alias=True, exclude={"stack"})
+    for key, message in placeholder_problems(effective):
+        if key not in keys and not any(key.startswith(f"{k}.") for k in keys):
+            found.append(
+                Finding("error", "deployable", str(path), key, f"{message} (a default: set it)")
+            )
+    return found
+
+
+def run_checks(
+    stacks: list[str], stacks_dir: Path, out: Path, *, deployable: bool = False
+) -> list[Finding]:
     planned = plan_stacks(stacks, stacks_dir)
     findings = planned.rule_findings + planned.config_findings
+    if deployable:
+        for stack, config, _ in planned.stacks:
+            findings += _guarded(
+                "deployable", stack, partial(deployable_findings, stack, stacks_dir, config)
+            )
     if not planned.stacks:
         return findings
     synth_plans(planned.stacks, out)

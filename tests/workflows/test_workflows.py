@@ -82,6 +82,10 @@ def test_main_deploys_dev_then_staging_then_prod_in_their_environments() -> None
     pulumi = next(s for s in up["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
     assert pulumi["with"]["command"] == "up"
     assert pulumi["with"]["policyPacks"] == "policy"
+    # A stack still carrying the repository's example values never reaches `pulumi up`.
+    runs = [str(s.get("run", "")) for s in up["steps"]]
+    deployable = next(i for i, r in enumerate(runs) if "estate check --deployable" in r)
+    assert deployable < up["steps"].index(pulumi)
 
 
 # --- uv on PATH and the state backend, in every job that runs Pulumi ------------------------
