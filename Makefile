@@ -6,11 +6,12 @@ UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 # pytest-xdist: one worker per core, at least 4 (the e2e tests mostly wait on real servers'
-# clocks, so they overlap well even on 2 cores); worksteal evens out the long tests.
+# clocks, so they overlap well even on 2 cores). loadgroup keeps the tests that share one
+# live estate (xdist_group) on one worker; pytest-randomly shuffles the order on every run.
 WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -lt 4 ] && n=4; echo $$n)
-PYTEST := $(BIN)/pytest -n $(WORKERS) --dist worksteal
+PYTEST := $(BIN)/pytest -n $(WORKERS) --dist loadgroup
 
-.PHONY: help install tools synth synth-all check test lint typecheck unit e2e bench bench-cost clean
+.PHONY: help install tools synth synth-all check test lint typecheck unit e2e bench bench-suite bench-cost clean
 
 help:  ## List the targets
 	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,8 +41,8 @@ lint: install  ## ruff (lint and format check)
 typecheck: install  ## mypy, strict on the project's code
 	$(BIN)/mypy
 
-unit: install tools  ## The fast tests: everything but e2e (no real servers started)
-	$(PYTEST) -m "not e2e"
+unit: install tools  ## The fast tests: neither e2e (real servers) nor slow (long real-tool runs)
+	$(PYTEST) -m "not e2e and not slow"
 
 e2e: install tools  ## The end-to-end tests: real Prometheus and Alertmanager on 127.0.0.1
 	$(PYTEST) -m e2e
@@ -54,6 +55,9 @@ test: install tools lint typecheck  ## The whole suite: ruff, mypy, pytest (real
 
 bench: install  ## Benchmarks; writes benchmarks/README.md
 	$(BIN)/python -m benchmarks.run --write benchmarks/README.md
+
+bench-suite: install  ## make test on a fresh clone, timed; updates benchmarks/README.md
+	$(BIN)/python -m benchmarks.suite_time --write benchmarks/README.md
 
 bench-cost: install tools  ## The estate's rules on a real Prometheus at 10/100/1,000 services
 	$(BIN)/python -m benchmarks.estate_cost

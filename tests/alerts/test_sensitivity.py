@@ -19,6 +19,8 @@ from infra.plan.alerts import AlertRule
 from infra.tools import promtool
 from tests.alerts.harness import promtool_config, stage, unit_test_files
 
+pytestmark = pytest.mark.slow
+
 #: (alert, override): each must make the alert's promtool file fail.
 CASES: list[tuple[str, dict[str, Any]]] = [
     ("HighErrorRate", {"threshold": 0.07}),  # the 6% case no longer fires

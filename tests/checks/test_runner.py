@@ -33,6 +33,7 @@ from infra.tools import VERSION_FLOORS, binary_version
 from tests.conftest import STACKS, stack_config
 
 
+@pytest.mark.slow
 def test_every_repository_stack_passes(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["check", "--all", "--out", str(tmp_path), "--format", "json"])
     assert result.exit_code == 0, result.output

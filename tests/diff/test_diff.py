@@ -19,6 +19,8 @@ from infra.tools import VERSION_FLOORS, binary_version
 from infra.tools.amtool import AmtoolError
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow
+
 CODE = ("infra", "alerts", "dashboards", "stacks")
 
 

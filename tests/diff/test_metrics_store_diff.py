@@ -20,6 +20,8 @@ from infra.diff.report import failures, headlines, literal, markdown, text, to_j
 from infra.synth import synth_stacks
 from tests.conftest import ROOT, STACKS
 
+pytestmark = pytest.mark.slow
+
 EXISTING = "ws-0123abcd-4567-4890-abcd-ef0123456789"
 PROD_WORKSPACE = "AMP workspace blue-harvest-prod-metrics in us-east-1"
 ROLES = (

@@ -18,6 +18,8 @@ from infra.diff.compare import slos
 from infra.diff.model import DiffReport, StackDiff
 from infra.diff.report import markdown, text, to_json
 
+pytestmark = pytest.mark.slow
+
 #: The four tiers of alerts/slos.py: (alert, burn rate, long, short, pages).
 TIERS = (
     ("ErrorBudgetFastBurn", "14.4", "1h", "5m", True),

@@ -31,7 +31,9 @@ from tests.e2e.prod_estate import (
     write_rules,
 )
 
-pytestmark = pytest.mark.e2e
+#: One live estate for the module, on one worker (pytest-xdist loadgroup); each test
+#: stands on its own, in any order (pytest-randomly).
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-alerting")]
 
 FIGURES: dict[str, Any] = {}
 
@@ -267,10 +269,11 @@ def test_each_severity_reaches_its_own_channel_and_only_critical_pages(estate: E
     assert _triggers(estate.pagerduty, names["critical"], "trigger")
     assert not _triggers(estate.pagerduty, names["warning"], "trigger")
     assert not _triggers(estate.pagerduty, names["info"], "trigger")
-    # The Watchdog pings the dead man's switch and no channel.
+    # The Watchdog pings the dead man's switch and no channel (its first ping may still be on
+    # its way when this test runs first).
     wait_until(
         lambda: any("Watchdog" in json.dumps(b) for b in estate.sinks.heartbeat.bodies()),
-        timeout=30,
+        timeout=90,
         what="a heartbeat",
     )
     for sink in estate.slack.values():
@@ -306,6 +309,11 @@ def test_a_service_outage_inhibits_that_services_warnings_and_infos(estate: Esta
         "search": ("active", 0),
     }
     assert _statuses(estate, "OutageCheckWarning") == {"checkout": ("suppressed", 1)}
+    # The Watchdog, which no outage inhibits, is active once Prometheus has sent it (in
+    # whatever order the module's tests run).
+    wait_until(
+        lambda: "prometheus" in _statuses(estate, "Watchdog"), timeout=90, what="the Watchdog"
+    )
     assert _statuses(estate, "Watchdog")["prometheus"] == ("active", 0)
     wait_until(
         lambda: any(

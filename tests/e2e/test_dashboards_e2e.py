@@ -47,7 +47,7 @@ from infra.checks.dashboards import MACROS, panels, promql_targets
 from infra.render.prometheus import rule_file, to_yaml
 from tests.conftest import stack_config
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-dashboards")]
 
 STACK = "prod"
 #: Grafana's macros as a one-second scrape needs them (a rate needs two samples in its window).

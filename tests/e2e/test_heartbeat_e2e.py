@@ -32,7 +32,7 @@ from tests.e2e.prod_estate import (
     write_rules,
 )
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-heartbeat")]
 
 HEARTBEAT_REPEAT = "4s"
 RESEND_DELAY = "1s"

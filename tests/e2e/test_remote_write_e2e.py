@@ -37,7 +37,7 @@ from infra.render.prometheus import rule_file, to_yaml
 from infra.render.remote_write import REMOTE_NAME, prometheus_remote_write
 from tests.conftest import stack_config
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-remote-write")]
 
 #: Test-only: scrape and evaluate every second (the prod stack's own intervals are 30s).
 INTERVAL = "1s"

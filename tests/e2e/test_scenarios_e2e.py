@@ -19,6 +19,7 @@ Two parts, each proving what the other cannot (docs/alerting.md has the table):
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -54,6 +55,9 @@ from tests.e2e.cluster import (
 from tests.e2e.prod_estate import Sinks, seconds, synthesize_prod, write_alertmanager_config
 
 pytestmark = pytest.mark.e2e
+#: The tests on the module's live estate run on one worker (pytest-xdist loadgroup), each
+#: from a healthy estate, in any order (pytest-randomly); the long scenarios spread out.
+LIVE = pytest.mark.xdist_group("e2e-scenarios-live")
 
 HOUR = 3600
 HOURS = 6
@@ -277,9 +281,10 @@ class LiveEstate:
     namespace: str
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEstate]:
-    work = tmp_path_factory.mktemp("scenarios")
+@contextlib.contextmanager
+def _live_estate(work: Path) -> Iterator[LiveEstate]:
+    """Three backend replicas under kubelet probes and user traffic, scraped by a real
+    Prometheus with the prod rules, alerting through a real Alertmanager into sinks."""
     sinks = Sinks()
     sinks.start()
     namespace = stack_config("prod").cluster.namespace
@@ -342,6 +347,19 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEstate]:
             print("\nscenario figures:", json.dumps(FIGURES_LIVE, indent=2, sort_keys=True))
 
 
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEstate]:
+    with _live_estate(tmp_path_factory.mktemp("scenarios")) as estate:
+        yield estate
+
+
+@pytest.fixture
+def own_live(tmp_path: Path) -> Iterator[LiveEstate]:
+    """An estate of its own, for a test that stops a part of it."""
+    with _live_estate(tmp_path) as estate:
+        yield estate
+
+
 _SLACK_TITLE = re.compile(r"\[(FIRING|RESOLVED)(?::\d+)?\] (\w+)")
 
 
@@ -387,6 +405,25 @@ def _settle() -> None:
     time.sleep(6)
 
 
+def _healthy(live: LiveEstate) -> float:
+    """Wait until every replica is scraped, user traffic is recorded and no critical or
+    warning alert fires (what an earlier test broke has healed), let whatever that sends
+    arrive, and return the instant from which a test's own events count."""
+    wait_until(
+        lambda: (
+            len(_query(live.prometheus, 'up{job="backend"} == 1')) == 3
+            and bool(_query(live.prometheus, "job:http_requests:rate10s > 0"))
+            and not _query(
+                live.prometheus, 'ALERTS{alertstate="firing",severity=~"critical|warning"}'
+            )
+        ),
+        timeout=120,
+        what="a healthy estate: three replicas up, traffic recorded, nothing firing",
+    )
+    _settle()
+    return time.monotonic()
+
+
 def test_uncompressed_the_live_rules_are_the_synthesized_prod_rules(tmp_path: Path) -> None:
     out = synthesize_prod(tmp_path)
     synthesized = {
@@ -399,27 +436,21 @@ def test_uncompressed_the_live_rules_are_the_synthesized_prod_rules(tmp_path: Pa
     assert set(LIVE_GROUPS) <= set(built)
 
 
+@LIVE
 def test_healthy_estate_sends_nothing_but_heartbeats(live: LiveEstate) -> None:
     prom = live.prometheus
-    wait_until(
-        lambda: (
-            len(_query(prom, 'up{job="backend"} == 1')) == 3
-            and bool(_query(prom, "job:http_requests:rate10s > 0"))
-        ),
-        timeout=60,
-        what="three replicas scraped and user traffic recorded",
-    )
+    since = _healthy(live)
     window = 40.0  # 20 simulated minutes
     time.sleep(window)
-    elapsed = time.monotonic() - live.started
-    assert events(live.sinks, 0.0) == set()
+    elapsed = time.monotonic() - since
+    assert events(live.sinks, since) == set()
     loud = _query(
         prom,
         'count_over_time(ALERTS{alertstate="firing",severity=~"critical|warning"}'
-        f"[{int(elapsed) + 5}s])",
+        f"[{int(elapsed)}s])",
     )
     assert loud == [], loud
-    beats = [r.at for r in live.sinks.heartbeat.received]
+    beats = [r.at for r in live.sinks.heartbeat.received if r.at >= since]
     assert len(beats) >= window / 6
     gaps = [b - a for a, b in itertools.pairwise(beats)]
     FIGURES_LIVE["healthy"] = {
@@ -430,10 +461,11 @@ def test_healthy_estate_sends_nothing_but_heartbeats(live: LiveEstate) -> None:
     assert max(gaps) <= 4 + 2 + 1.5  # repeat interval + group interval + scheduling slack
 
 
+@LIVE
 def test_errors_under_probe_traffic_page_and_post_to_the_critical_channel(
     live: LiveEstate,
 ) -> None:
-    since = time.monotonic()
+    since = _healthy(live)
     for pod in live.replicas:
         pod.error_ratio = 0.2
     firing = {
@@ -459,8 +491,9 @@ def test_errors_under_probe_traffic_page_and_post_to_the_critical_channel(
     }
 
 
+@LIVE
 def test_one_replica_down_warns_in_the_warning_channel_only(live: LiveEstate) -> None:
-    since = time.monotonic()
+    since = _healthy(live)
     live.replicas[2].stop()
     firing = {("slack-warning", "ServiceReplicaDown", "firing")}
     warned = _arrive(live, since, firing, "the ServiceReplicaDown warning")
@@ -481,10 +514,11 @@ def _suppressed(live: LiveEstate, alertname: str) -> list[dict[str, Any]]:
     ]
 
 
+@LIVE
 def test_every_replica_down_pages_once_and_inhibits_the_services_warnings(
     live: LiveEstate,
 ) -> None:
-    since = time.monotonic()
+    since = _healthy(live)
     for pod in live.replicas:
         pod.stop()
     page = {("pagerduty", "ServiceDown", "firing"), ("slack-critical", "ServiceDown", "firing")}
@@ -518,8 +552,9 @@ def test_every_replica_down_pages_once_and_inhibits_the_services_warnings(
     FIGURES_LIVE["all_down"] = {"seconds_to_page": round(paged, 1), "inhibited_warnings": 3}
 
 
+@LIVE
 def test_a_vanished_metric_warns_that_an_alert_is_blind(live: LiveEstate) -> None:
-    since = time.monotonic()
+    since = _healthy(live)
     for pod in live.replicas:
         pod.missing = {"http_request_duration_seconds"}
     firing = {("slack-warning", "MetricAbsent", "firing")}
@@ -537,9 +572,10 @@ def test_a_vanished_metric_warns_that_an_alert_is_blind(live: LiveEstate) -> Non
 
 
 def test_prometheus_stopped_stops_the_heartbeat_and_nothing_else_is_sent(
-    live: LiveEstate,
+    own_live: LiveEstate,
 ) -> None:
-    since = time.monotonic()
+    live = own_live
+    since = _healthy(live)
     wait_until(
         lambda: ("heartbeat", "Watchdog", "firing") in events(live.sinks, since, heartbeat=True),
         timeout=30,
