@@ -15,7 +15,7 @@ from alerts import application, business, pipeline, platform, recording, slos
 from alerts.settings import DEFAULT_TUNING, Settings
 from infra.config.model import EstateConfig
 from infra.naming import WATCHDOG
-from infra.plan.alerts import RuleError, RuleGroup, iter_alerts
+from infra.rules import RuleError, RuleGroup, iter_alerts
 
 #: Every alert name the estate declares: what `alerting.overrides` may name.
 ALERT_NAMES: tuple[str, ...] = tuple(sorted(DEFAULT_TUNING))

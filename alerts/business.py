@@ -21,7 +21,7 @@ from __future__ import annotations
 from alerts.recording import records
 from alerts.settings import Settings
 from infra.catalog import dashboard_refs as panels
-from infra.plan.alerts import AlertRule, RuleGroup
+from infra.rules import AlertRule, RuleGroup
 from infra.text import num
 
 GROUP = "business"

@@ -32,7 +32,7 @@ from alerts.settings import Settings
 from infra.catalog import dashboard_refs as panels
 from infra.catalog.metrics_catalog import EXPOSED, Metric, MetricsCatalog
 from infra.naming import WATCHDOG
-from infra.plan.alerts import AlertRule, RuleError, RuleGroup, Severity, metric_names
+from infra.rules import AlertRule, RuleError, RuleGroup, Severity, metric_names
 
 GROUP = "platform"
 

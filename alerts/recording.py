@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alerts.settings import Settings
-from infra.plan.alerts import RecordingRule, RuleGroup
+from infra.rules import RecordingRule, RuleGroup
 from infra.text import num
 
 GROUP = "recording"

@@ -17,8 +17,9 @@ from alerts.slos import Slo, slos_from_config
 from infra.catalog.dashboard_refs import PanelRef
 from infra.config.errors import ConfigError, ConfigProblem
 from infra.config.model import AlertingConfig, AlertOverride, EstateConfig
+from infra.core.labels import is_label_name
 from infra.naming import PROJECT
-from infra.plan.alerts import AlertRule, RuleError, Severity, check_duration
+from infra.rules import AlertRule, RuleError, Severity, check_duration
 from infra.text import num
 
 
@@ -106,7 +107,6 @@ DEFAULT_TUNING: Mapping[str, Tuning] = MappingProxyType(
 )
 
 
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 #: A Kubernetes namespace name (a DNS label).
 _NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -191,7 +191,7 @@ class Settings:
     slos: tuple[Slo, ...] = ()
 
     def __post_init__(self) -> None:
-        if not _LABEL_NAME.fullmatch(self.route_label):
+        if not is_label_name(self.route_label):
             raise RuleError("settings", f"route_label {self.route_label!r} is no label name")
         if not self.excluded_routes or not all(self.excluded_routes):
             raise RuleError("settings", "excluded_routes needs at least one non-empty route")

@@ -55,6 +55,7 @@ from alerts.slos import (
 from alerts.slos import (
     SLOW_BURN as SLOW,
 )
+from infra.core import durations
 
 if TYPE_CHECKING:
     from alerts.settings import Settings
@@ -83,13 +84,12 @@ FINE_STEP = 150
 COARSE_STEP = 600
 #: promtool resolves this relative to each test file.
 RULES_FILE = "rules.yaml"
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 HOUR, DAY = 3600, 86400
 
 
 def seconds(window: str) -> int:
     """`1h` -> 3600."""
-    return int(window[:-1]) * _UNIT[window[-1]]
+    return int(durations.seconds(window))
 
 
 def duration(value: int) -> str:

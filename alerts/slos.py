@@ -28,8 +28,9 @@ from typing import TYPE_CHECKING, Literal, get_args
 
 from infra.catalog import dashboard_refs
 from infra.config.errors import ConfigError, ConfigProblem
+from infra.core import durations
 from infra.naming import PROJECT
-from infra.plan.alerts import AlertRule, RecordingRule, RuleGroup, Severity
+from infra.rules import AlertRule, RecordingRule, RuleGroup, Severity
 
 if TYPE_CHECKING:
     from alerts.settings import Settings
@@ -92,11 +93,8 @@ def windows(tiers: Sequence[BurnTier] = TIERS) -> tuple[str, ...]:
     return tuple(sorted(seen, key=_seconds))
 
 
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
 def _seconds(window: str) -> int:
-    return sum(int(n) * _UNIT[u] for n, u in re.findall(r"([0-9]+)([smhdw])", window))
+    return int(durations.seconds(window))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,8 +14,8 @@ from typing import Any
 
 from alerts import rule_groups
 from infra.config import EstateConfig, build_config
-from infra.plan.alerts import RuleGroup
-from infra.render.prometheus import rule_file, to_yaml
+from infra.rules import RuleGroup
+from infra.rules.files import rule_file, to_yaml
 
 #: The promtool unit-test files, one per rule group.
 ALERT_TESTS = Path(__file__).resolve().parent / "tests"

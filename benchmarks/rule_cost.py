@@ -45,6 +45,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from benchmarks.estates import ROOT
 from harness.backend import SimulatedBackend
 from harness.servers import LOOPBACK, prometheus, wait_until
+from infra.core import durations
 
 
 @dataclass(frozen=True)
@@ -280,11 +281,11 @@ def measure(stack: str, seconds: float, interval: str, history_days: int = 0) ->
 
 
 def _seconds(interval: str) -> float:
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0}
-    for unit in ("ms", "s", "m"):
-        if interval.endswith(unit) and interval[: -len(unit)].isdigit():
-            return int(interval[: -len(unit)]) * units[unit]
-    raise ValueError(f"--interval: {interval!r} is not <n>ms, <n>s or <n>m")
+    """An --interval as seconds, by the project's one duration parser."""
+    try:
+        return durations.seconds(interval)
+    except durations.DurationError as err:
+        raise ValueError(f"--interval: {err}") from None
 
 
 def report(stack: str, costs: list[GroupCost], version: str) -> str:

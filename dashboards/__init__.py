@@ -54,12 +54,15 @@ __all__ = [
 ]
 
 
-def build_all(config: EstateConfig, settings: Settings | None = None) -> list[DashboardDoc]:
+def build_all(
+    config: EstateConfig, settings: Settings | None = None, *, multi_cluster: bool
+) -> list[DashboardDoc]:
     """The dashboards of one stack, in dashboard_refs order: the seed's four, then the
     estate's own health (meta-monitoring, not in the seed), then one SLO dashboard per
     service with SLOs (dashboards/slo.py). `settings`: the alerts' settings
-    for `config` when the caller has built them already."""
-    ctx = Context.from_config(config, settings)
+    for `config` when the caller has built them already; `multi_cluster`: from the metrics
+    store's plan (several clusters write to one workspace)."""
+    ctx = Context.from_config(config, settings, multi_cluster=multi_cluster)
     return [
         application_overview.build(ctx),
         database_performance.build(ctx),

@@ -70,7 +70,6 @@ from infra.naming import (
     LOKI_NAMESPACE_LABEL,
     TRACE_SERVICE_PREFIX,
 )
-from infra.plan.metrics_store import amp_plan
 
 # --------------------------------------------------------------------------- data sources
 
@@ -175,14 +174,16 @@ class Context:
     multi_cluster: bool = False
 
     @classmethod
-    def from_config(cls, config: EstateConfig, settings: Settings | None = None) -> Context:
-        """`settings`: the alerts' settings already built for `config` (by program.plan),
-        so the stack's overrides are read once; built here when not given."""
+    def from_config(
+        cls, config: EstateConfig, settings: Settings | None = None, *, multi_cluster: bool
+    ) -> Context:
+        """`settings`: the alerts' settings already built for `config` (by the estate's
+        plan), so the stack's overrides are read once; built here when not given.
+        `multi_cluster`: the metrics store's plan says other clusters share it
+        (AmpPlan.multi_cluster), taken from the plan, never planned again here."""
         if settings is None:
             source = f"stacks/Pulumi.{config.environment}.yaml"
             settings = Settings.from_config(config, source=source)
-        # Only the store's own facts decide (no rule groups needed for that).
-        amp = amp_plan(config, ())
         return cls(
             environment=config.environment,
             namespace=config.cluster.namespace,
@@ -193,7 +194,7 @@ class Context:
             records=records(settings),
             logs=config.loki.enabled,
             traces=config.tracing.enabled,
-            multi_cluster=amp is not None and amp.multi_cluster,
+            multi_cluster=multi_cluster,
         )
 
     @property

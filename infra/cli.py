@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from infra.naming import InvalidStackNameError, validate_stack_name
-from infra.plan.alerts import RuleError
+from infra.rules import RuleError
 from infra.synth import StackResult, StacksRefusedError, discover_stacks, synth_stacks
 from infra.synth.writer import OutputError
 

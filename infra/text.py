@@ -1,4 +1,5 @@
-"""Two text forms every layer shares: canonical JSON and numbers as PromQL and env vars read them.
+"""Text forms every layer shares: canonical JSON, numbers as PromQL and env vars read them, and
+markdown code spans (the review reports of estate check and estate diff).
 
 No imports from the project: the plans, the renderers, alerts/, dashboards/ and the synth all
 call these, so a dashboard's JSON and a resource's JSON are written the same way.
@@ -20,3 +21,15 @@ def num(value: float) -> str:
     if float(value).is_integer():
         return str(int(value))
     return repr(value)
+
+
+def code(value: str, *, cell: bool = False) -> str:
+    """`value` as a markdown code span, literal whatever it holds (backticks, `:emoji:`,
+    `@mentions`, HTML). In a table `cell`, pipes are escaped (GitHub unescapes them)."""
+    value = value.replace("\n", "⏎")
+    fence = "`"
+    while fence in value:
+        fence += "`"
+    pad = " " if value.startswith("`") or value.endswith("`") or not value.strip() else ""
+    span = f"{fence}{pad}{value}{pad}{fence}"
+    return span.replace("|", "\\|") if cell else span

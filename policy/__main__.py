@@ -1,5 +1,5 @@
 """`pulumi preview --policy-pack policy`: the estate's policies, from infra.checks."""
 
-from infra.checks.policy_pack import build_pack
+from infra.review.policy_pack import build_pack
 
 build_pack()

@@ -25,12 +25,17 @@ def test_the_pure_layers_load_no_pulumi() -> None:
         *_modules("infra.plan"),
         *_modules("infra.render"),
         *_modules("infra.catalog"),
+        *_modules("infra.rules"),
+        *_modules("infra.core"),
+        "infra.estate",
+        "infra.review.route_match",
+        "infra.review.policies",
         *_modules("alerts"),
         *_modules("dashboards"),
         "infra.naming",
         "infra.config",
     ]
-    assert "infra.plan.estate" in pure
+    assert "infra.estate" in pure
     assert "infra.render.tracing" in pure
     code = (
         "import importlib, sys\n"
@@ -119,3 +124,147 @@ def test_renderers_take_plans_not_the_config() -> None:
     assert offending == {}
     # The scan sees the name where it is imported (the plans do take the config).
     assert "infra.config.model.EstateConfig" in _imports("infra.plan.monitoring")
+
+
+# --- The packages' layers: every import, everywhere, points down ---------------------------
+
+#: The project's packages from the top layer to the bottom one. A package imports only from
+#: the rows below its own: never from its row (checks and diff never import each other) nor
+#: from a row above, so no two packages can import each other, directly or around a circle.
+#: Every import counts: at module level, inside functions, under TYPE_CHECKING. Nothing
+#: imports `tests`. docs/architecture.md shows this table (test below).
+LAYERS: tuple[tuple[tuple[str, str], ...], ...] = (
+    (("benchmarks", "measurements of the tool and of the estate's rules"),),
+    (("infra.cli", "the `estate` command"),),
+    (("infra.checks", "estate check"), ("infra.diff", "estate diff")),
+    (("infra.synth", "the mock engine, the out/ tree, the summary"),),
+    (
+        ("infra.program", "register() and main(): the Pulumi program"),
+        ("policy", "the CrossGuard pack's entry"),
+    ),
+    (
+        ("infra.components", "ComponentResources (Pulumi)"),
+        ("infra.review", "route simulation, the policy table: synth, check, diff, the pack"),
+    ),
+    (("infra.estate", "plan(config) -> EstatePlan, and its validation (no Pulumi)"),),
+    (("infra.render", "plans -> plain documents"),),
+    (("infra.plan", "one plan per capability"),),
+    (("dashboards", "dashboards as code"),),
+    (("alerts", "alert and recording rules as code"),),
+    (("infra.catalog", "dashboard identities, the metrics catalog"),),
+    (("infra.rules", "the rule model and plain rule files"),),
+    (("infra.config", "EstateConfig and its loaders"),),
+    (("infra.naming", "shared names"), ("harness", "live servers for e2e tests and benchmarks")),
+    (
+        ("infra.text", "canonical JSON, PromQL numbers, code spans"),
+        ("infra.yamlout", "deterministic YAML"),
+        ("infra.tools", "the Prometheus tools"),
+    ),
+    (("infra.core", "durations, label names, environment policy"),),
+)  # fmt: skip
+_ROOTS = ("infra", "alerts", "dashboards", "harness", "policy", "benchmarks")
+
+
+def _layer_of() -> dict[str, int]:
+    return {name: depth for depth, row in enumerate(LAYERS) for name, _ in row}
+
+
+def _unit(module: str) -> str | None:
+    """The LAYERS package `module` belongs to (the longest matching name)."""
+    matches = [u for u in _layer_of() if module == u or module.startswith(f"{u}.")]
+    return max(matches, key=len) if matches else None
+
+
+def _all_modules() -> list[str]:
+    """Every module of the project's packages (the bare `infra` package holds no code)."""
+    return [m for root in _ROOTS for m in _modules(root) if m != "infra"]
+
+
+def _targets(module: str, source: str) -> set[str]:
+    """The project modules `source` (module `module`'s code) imports, anywhere in it."""
+    path = _module_file(module)
+    package = (
+        module if path is not None and path.name == "__init__.py" else module.rpartition(".")[0]
+    )
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join([*parts[: len(parts) - node.level + 1], *filter(None, [base])])
+            for alias in node.names:
+                # `from infra import text` imports the module infra.text.
+                sub = f"{base}.{alias.name}"
+                found.add(sub if _module_file(sub) is not None else base)
+    return {t for t in found if t.split(".")[0] in (*_ROOTS, "tests")}
+
+
+def _upward_imports(extra: dict[str, str] | None = None) -> list[str]:
+    """Every import that does not point to a lower layer, as 'a -> b (module -> target)'.
+    `extra` adds source text to a module (the test that the check can fail)."""
+    layer = _layer_of()
+    problems: list[str] = []
+    for module in _all_modules():
+        path = _module_file(module)
+        assert path is not None, module
+        source = path.read_text(encoding="utf-8") + "\n" + (extra or {}).get(module, "")
+        unit = _unit(module)
+        if unit is None:
+            problems.append(f"{module}: in no row of LAYERS")
+            continue
+        for target in sorted(_targets(module, source)):
+            if target.split(".")[0] == "tests":
+                problems.append(f"{unit} -> tests ({module} -> {target}): nothing imports tests")
+                continue
+            other = _unit(target)
+            if other is None:
+                problems.append(f"{module} -> {target}: {target} is in no row of LAYERS")
+            elif other != unit and layer[other] <= layer[unit]:
+                problems.append(f"{unit} -> {other} ({module} -> {target})")
+    return problems
+
+
+def test_every_import_of_every_package_points_to_a_lower_layer() -> None:
+    assert _upward_imports() == []
+
+
+def test_an_import_against_the_layers_is_found_wherever_it_is_written() -> None:
+    """A function-level import in alerts of an offline module, and checks importing diff
+    (two packages of one row), are both refused."""
+    problems = _upward_imports(
+        {
+            "alerts.recording": "def _late() -> None:\n    import infra.review.route_match\n",
+            "infra.checks.runner": "from infra.diff import report\n",
+            "benchmarks.run": "from tests.conftest import STACKS\n",
+        }
+    )
+    assert sorted(problems) == [
+        "alerts -> infra.review (alerts.recording -> infra.review.route_match)",
+        "benchmarks -> tests (benchmarks.run -> tests.conftest): nothing imports tests",
+        "infra.checks -> infra.diff (infra.checks.runner -> infra.diff.report)",
+    ]
+
+
+def layers_markdown() -> str:
+    """LAYERS as docs/architecture.md shows it."""
+    lines = [
+        "| layer | package | what it holds |",
+        "| ---: | --- | --- |",
+    ]
+    for depth, row in enumerate(LAYERS):
+        for name, what in row:
+            path = name.replace(".", "/") + (
+                "/"
+                if _module_file(name + ".__init__") or (ROOT / name.replace(".", "/")).is_dir()
+                else ".py"
+            )
+            lines.append(f"| {len(LAYERS) - depth} | `{path}` | {what} |")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_architecture_doc_shows_the_layers_the_test_enforces() -> None:
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert layers_markdown() in doc, layers_markdown()

@@ -12,7 +12,8 @@ import pytest
 
 from infra.config import ConfigError, EstateConfig, load_stack_file
 from infra.config.secrets import SECRET_MARKER
-from infra.program import plan, register
+from infra.estate import plan
+from infra.program import register
 from infra.synth.engine import run_program
 from infra.synth.recorder import Registration
 from tests.conftest import STACKS, make_config

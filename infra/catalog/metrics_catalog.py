@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from infra.plan.alerts import RuleGroup
+from infra.rules import RuleGroup
 
 MetricKind = Literal["counter", "gauge", "histogram"]
 Source = Literal[

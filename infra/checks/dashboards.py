@@ -32,10 +32,10 @@ import promql_parser
 
 from infra.catalog import dashboard_refs
 from infra.catalog.metrics_catalog import metrics_catalog
+from infra.estate import EstatePlan
 from infra.naming import DATASOURCE_UIDS
-from infra.plan.alerts import RuleGroup, iter_alerts
-from infra.plan.estate import EstatePlan
 from infra.render.grafana import AMP_DATASOURCE_TYPE, datasources
+from infra.rules import RuleGroup, iter_alerts
 
 Severity = Literal["error", "warning"]
 Model = Mapping[str, Any]
@@ -579,7 +579,7 @@ def alert_links(groups: Iterable[RuleGroup]) -> list[tuple[str, str]]:
 
 def stack_for(estate: EstatePlan) -> Stack:
     """The metrics catalog (with this stack's recording rules) and data sources of a stack,
-    from its plan (the rule groups and data sources program.plan() built). With metrics.store
+    from its plan (the rule groups and data sources estate.plan() built). With metrics.store
     amp, Grafana also has the workspace's data source (declared with the workspace's endpoint,
     a value known only once it exists, so it is not among the in-cluster ones)."""
     monitoring = estate.monitoring

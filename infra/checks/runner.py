@@ -21,14 +21,13 @@ from infra.checks import dashboards as dashboard_checks
 from infra.checks import remote_write
 from infra.checks.manifests import validate_tree
 from infra.checks.placeholders import placeholder_problems
-from infra.checks.policies import evaluate, from_registration
 from infra.config import ConfigError, EstateConfig, load_stack_file, stack_file, stack_yaml
-from infra.diff.report import code
-from infra.plan.alerts import RuleError
-from infra.plan.estate import EstatePlan
+from infra.estate import EstatePlan, plan
 from infra.plan.routing import load_routing_table, routing_table_path
-from infra.program import plan
+from infra.review.policies import evaluate, from_registration
+from infra.rules import RuleError
 from infra.synth import synth_plans
+from infra.text import code
 from infra.tools import ToolMissingError, amtool, promtool
 
 Severity = Literal["error", "warning"]
@@ -355,7 +354,7 @@ def promtool_unit_tests(files: Sequence[Path] | None = None) -> Iterator[Finding
 
 #: The repository root: alert sources are named relative to it.
 _ROOT = Path(__file__).resolve().parents[2]
-#: The message of a RuleError for PromQL promql_parser refuses (infra/plan/alerts.py).
+#: The message of a RuleError for PromQL promql_parser refuses (infra/rules/__init__.py).
 _INVALID_PROMQL = re.compile(r"^expr is not valid PromQL \((?P<why>.*?)\): (?P<expr>.*)$", re.S)
 #: What promtool says of an expression it cannot parse, at a line:column inside it.
 _PROMTOOL_PARSE = re.compile(r"could not parse expression: (?P<where>\d+:\d+): (?P<what>.+)$")

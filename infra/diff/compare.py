@@ -13,9 +13,7 @@ from typing import Any
 
 import yaml
 
-from infra.checks.policies import STATEFUL_TYPES
-from infra.checks.route_match import paging_receivers
-from infra.config.model import duration_seconds
+from infra.core import durations
 from infra.diff.model import (
     BurnTier,
     DashboardChange,
@@ -30,6 +28,8 @@ from infra.diff.model import (
     StackDiff,
 )
 from infra.naming import MONITORING_RELEASE
+from infra.review.policies import STATEFUL_TYPES
+from infra.review.route_match import paging_receivers
 from infra.tools.amtool import route_receivers
 
 #: Inputs whose change makes the provider replace the resource (delete and create), from the
@@ -533,7 +533,7 @@ def _shorter(before: str | None, after: str | None) -> bool:
     return (
         before is not None
         and after is not None
-        and duration_seconds(after) < duration_seconds(before)
+        and durations.seconds(after) < durations.seconds(before)
     )
 
 

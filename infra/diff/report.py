@@ -27,6 +27,7 @@ from infra.diff.model import (
     SloChange,
     StackDiff,
 )
+from infra.text import code
 
 #: What `--fail-on` accepts.
 FailOn = Literal["data-loss", "lost-paging", "protected"]
@@ -318,18 +319,6 @@ def terminal(report: DiffReport, console: Console) -> None:
 
 
 # --- markdown -------------------------------------------------------------------------------
-
-
-def code(value: str, *, cell: bool = False) -> str:
-    """`value` as a markdown code span, literal whatever it holds (backticks, `:emoji:`,
-    `@mentions`, HTML). In a table `cell`, pipes are escaped (GitHub unescapes them)."""
-    value = value.replace("\n", "⏎")
-    fence = "`"
-    while fence in value:
-        fence += "`"
-    pad = " " if value.startswith("`") or value.endswith("`") or not value.strip() else ""
-    span = f"{fence}{pad}{value}{pad}{fence}"
-    return span.replace("|", "\\|") if cell else span
 
 
 def _prop_md(p: PropertyChange) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from infra.catalog.metrics_catalog import metrics_catalog
 from infra.config.model import EstateConfig
 from infra.naming import MONITORING_RELEASE, PROJECT, amp_role_name, resource_name
-from infra.plan.alerts import RuleGroup
+from infra.rules import RuleGroup
 
 #: The chart's Prometheus and Grafana service accounts, named explicitly in the chart's values
 #: (infra/render/kube_prometheus_stack.py) so the IRSA trust policies can name them.

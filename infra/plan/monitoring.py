@@ -1,7 +1,7 @@
 """The monitoring plan: kube-prometheus-stack's namespace, values, receivers' secrets and rules.
 
 Plain data (no Pulumi). `chart_plan` decides, from EstateConfig, what the chart is given
-(sizing, the cluster's flavor, Alertmanager's routing, Grafana's data sources); program.plan()
+(sizing, the cluster's flavor, Alertmanager's routing, Grafana's data sources); estate.plan()
 builds it once and renders it (infra.render.kube_prometheus_stack, .alertmanager, .grafana)
 into MonitoringPlan, with the PrometheusRule manifests of the alerts' rule groups. The
 MonitoringStack component takes MonitoringPlan.
@@ -17,10 +17,10 @@ from pydantic import SecretStr
 
 from infra.config.model import ClusterFlavor, Environment, EstateConfig, MetricsConfig
 from infra.naming import Endpoints
-from infra.plan.alerts import RuleGroup
 from infra.plan.metrics_store import AmpPlan, amp_plan
 from infra.plan.routing import AlertmanagerPlan, alertmanager_plan
 from infra.plan.workloads import endpoints
+from infra.rules import RuleGroup
 
 
 @dataclass(frozen=True)

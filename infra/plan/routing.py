@@ -33,6 +33,7 @@ from infra.config.model import (
     PagerDutyManaged,
     SlackConfig,
 )
+from infra.core.labels import LABEL_NAME
 
 #: Receiver names. One receiver per destination; a route fans out with `continue: true`.
 PAGERDUTY = "pagerduty"
@@ -134,7 +135,7 @@ def alertmanager_plan(config: EstateConfig) -> AlertmanagerPlan:
     )
 
 
-LabelName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
+LabelName = Annotated[str, StringConstraints(pattern=LABEL_NAME.pattern)]
 
 
 class RoutingCase(BaseModel):

@@ -18,9 +18,9 @@ Chart pins:
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
+from infra.core import durations
 from infra.naming import (
     ALLOY_POD_RELABELS,
     ALLOY_RELEASE,
@@ -47,11 +47,6 @@ ALLOY_CHART_VERSION = "1.13.0"
 #: First day of the TSDB/v13 schema period. Never change it on a running Loki: add a period.
 SCHEMA_FROM = "2024-04-01"
 
-_UNIT_SECONDS = {
-    "ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400,
-}  # fmt: skip
-_DURATION_PART = re.compile(r"([0-9]+)(ms|s|m|h|d|w|y)")
-
 _RESOURCES: dict[bool, dict[str, dict[str, str]]] = {
     False: {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
     True: {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
@@ -59,16 +54,9 @@ _RESOURCES: dict[bool, dict[str, dict[str, str]]] = {
 _ALLOY_RESOURCES = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}
 
 
-def duration_seconds(text: str) -> float:
-    """A Prometheus-style duration (`720h`, `30d`, `1h30m`) in seconds."""
-    if not re.fullmatch(r"([0-9]+(ms|s|m|h|d|w|y))+", text):
-        raise ValueError(f"{text!r} is not a duration such as 720h or 30d")
-    return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
-
-
 def lifecycle_expiration_days(retention: str) -> int:
     """Days after which the bucket expires objects: the retention rounded up, plus one."""
-    return math.ceil(duration_seconds(retention) / 86400) + 1
+    return math.ceil(durations.seconds(retention) / 86400) + 1
 
 
 def default_bucket_name(scope: str, account_id: str) -> str:

@@ -10,47 +10,11 @@ deterministically.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
-from infra.plan.alerts import AlertRule, RecordingRule, Rule, RuleGroup
-from infra.render import yamlout
+from infra.rules import RuleGroup
+from infra.rules.files import Document, rule_file, to_yaml
 
-Document = dict[str, Any]
-
-
-def rule_doc(rule: Rule) -> Document:
-    """One rule as Prometheus' rule-file format spells it."""
-    if isinstance(rule, RecordingRule):
-        doc: Document = {"record": rule.record, "expr": rule.expr}
-        if rule.labels:
-            doc["labels"] = dict(rule.labels)
-        return doc
-    alert: AlertRule = rule
-    doc = {
-        "alert": alert.name,
-        "expr": alert.expr,
-        "labels": alert.all_labels,
-        "annotations": alert.annotations,
-    }
-    if alert.for_ is not None:
-        doc["for"] = alert.for_
-    return doc
-
-
-def group_doc(group: RuleGroup) -> Document:
-    doc: Document = {"name": group.name, "rules": [rule_doc(r) for r in group.rules]}
-    if group.interval is not None:
-        doc["interval"] = group.interval
-    return doc
-
-
-def _groups(groups: RuleGroup | Iterable[RuleGroup]) -> list[RuleGroup]:
-    return [groups] if isinstance(groups, RuleGroup) else list(groups)
-
-
-def rule_file(groups: RuleGroup | Iterable[RuleGroup]) -> Document:
-    """The plain rule file: `{"groups": [...]}`, groups and rules in their declared order."""
-    return {"groups": [group_doc(g) for g in _groups(groups)]}
+__all__ = ["Document", "prometheus_rule", "rule_file", "to_yaml"]
 
 
 def prometheus_rule(
@@ -72,8 +36,3 @@ def prometheus_rule(
         },
         "spec": rule_file(groups),
     }
-
-
-def to_yaml(document: Any) -> str:
-    """Deterministic YAML (the project's one dumper): sorted keys, block style, no folding."""
-    return yamlout.dump(document)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from infra.config import ConfigError, ConfigProblem, EstateConfig, load_stack_file, stack_file
 from infra.config.secrets import secret_values
+from infra.estate import EstatePlan, plan
 from infra.naming import stack_name_problem
-from infra.plan.estate import EstatePlan
-from infra.program import plan, register
+from infra.program import register
 from infra.synth.engine import SynthRun, run_program
 from infra.synth.summary import StackSummary, summarize
 from infra.synth.writer import render_files, type_counts, write_tree

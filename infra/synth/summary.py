@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from infra.checks.route_match import paging_receivers, receivers
+from infra.review.route_match import paging_receivers, receivers
 from infra.synth.recorder import Registration
 
 #: Where render_files puts the Alertmanager config and the rule files.

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from infra import yamlout
 from infra.config.secrets import PLACEHOLDER_PREFIX
 from infra.naming import validate_stack_name
-from infra.render import yamlout
 from infra.render.grafana import synth_dashboard_files
 from infra.synth.engine import SynthRun
 from infra.synth.recorder import Registration

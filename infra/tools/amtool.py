@@ -10,20 +10,18 @@ raises on a failed check, only when amtool itself cannot be found or run.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.core.labels import is_label_name
 from infra.tools import INSTALL_COMMAND, ToolMissingError, checked, parse_version, tool_path
 
 INSTALL_HINT = f"run `{INSTALL_COMMAND}` to install it"
 #: Overrides the amtool of the tools folder (and of PATH).
 AMTOOL_ENV = "AMTOOL"
 TIMEOUT_SECONDS = 60
-
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 class AmtoolNotFoundError(ToolMissingError):
@@ -141,7 +139,7 @@ def route_receivers(config_path: str | Path, labels: Mapping[str, str]) -> tuple
 
 
 def _matcher(name: str, value: str) -> str:
-    if not _LABEL_NAME.fullmatch(name):
+    if not is_label_name(name):
         raise ValueError(f"{name!r} is not a valid label name")
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'{name}="{escaped}"'

@@ -19,8 +19,8 @@ from alerts.application import SERVICE_FROM_JOB
 from alerts.recording import records
 from alerts.settings import Settings
 from alerts.testing import RULES_FILE, promtool_config, write_rules
-from infra.plan.alerts import AlertRule, RuleGroup, iter_alerts
 from infra.render.prometheus import to_yaml
+from infra.rules import AlertRule, RuleGroup, iter_alerts
 from infra.tools import promtool
 
 NAMESPACE = "blue-harvest"

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from alerts import ALERT_NAMES, WATCHDOG, rule_groups
-from infra.plan.alerts import iter_alerts
 from infra.render.prometheus import prometheus_rule, to_yaml
+from infra.rules import iter_alerts
 from infra.tools import TOOLS_DIR_ENV, ToolMissingError, promtool
 from tests.alerts.harness import default_groups, stage, unit_test_files, write_rules
 from tests.conftest import STACKS, stack_config

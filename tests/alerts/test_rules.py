@@ -11,7 +11,7 @@ from alerts import ALERT_NAMES, WATCHDOG, Settings, build, rule_groups
 from alerts.recording import records
 from infra.catalog import dashboard_refs
 from infra.config import ConfigError
-from infra.plan.alerts import AlertRule, RuleError, iter_alerts, metric_names
+from infra.rules import AlertRule, RuleError, iter_alerts, metric_names
 from tests.conftest import make_config
 
 
@@ -278,7 +278,7 @@ def test_metric_absent_covers_every_series_an_alert_reads_once_per_service() -> 
 
 def test_an_alert_on_a_metric_nobody_exports_is_refused() -> None:
     from alerts import platform
-    from infra.plan.alerts import RuleGroup
+    from infra.rules import RuleGroup
 
     rule = dataclasses.replace(
         _alerts()["HighErrorRate"], expr='http_requests_totl{job="backend"} > 1'

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from alerts import ALERT_NAMES, WATCHDOG, Settings, build, rule_groups
-from infra.plan.alerts import AlertRule
+from infra.rules import AlertRule
 from infra.tools import promtool
 from tests.alerts.harness import promtool_config, stage, unit_test_files
 

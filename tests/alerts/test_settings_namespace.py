@@ -15,8 +15,8 @@ import yaml
 
 from alerts.settings import Settings, Tuning
 from infra.catalog import dashboard_refs as panels
-from infra.plan.alerts import RuleError, RuleGroup
 from infra.render.prometheus import rule_file, to_yaml
+from infra.rules import RuleError, RuleGroup
 from infra.synth import synth_stacks
 from infra.tools import tool_path
 from tests.conftest import STACKS, make_config

@@ -18,8 +18,8 @@ from alerts.settings import Settings
 from alerts.testing import GRAFANA, RULES_FILE, RUNBOOKS, write_rules
 from benchmarks.estates import service_name
 from infra.config import EstateConfig
-from infra.plan.alerts import AlertRule, RuleError, RuleGroup
 from infra.render.prometheus import prometheus_rule, rule_file, to_yaml
+from infra.rules import AlertRule, RuleError, RuleGroup
 from infra.tools import promtool
 from tests.conftest import make_config
 

@@ -16,8 +16,8 @@ from alerts.settings import Settings
 from alerts.slo_tests import DAY, HOUR, Scenario, documents, seconds, suites
 from alerts.slos import TIERS, BurnTier, Slo
 from alerts.testing import write_rules
-from infra.plan.alerts import RuleGroup, iter_alerts
 from infra.render.prometheus import to_yaml
+from infra.rules import RuleGroup, iter_alerts
 from infra.tools import promtool
 from tests.conftest import STACKS, stack_config
 

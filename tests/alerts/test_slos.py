@@ -13,7 +13,7 @@ from alerts import build, rule_groups, slos
 from alerts.settings import Settings
 from alerts.slos import LATENCY_BUCKETS, TIERS, Slo, le_values, slos_from_config, windows
 from infra.config import ConfigError
-from infra.plan.alerts import AlertRule, RecordingRule
+from infra.rules import AlertRule, RecordingRule
 from infra.synth import synth_stacks
 from infra.tools import promtool
 from tests.conftest import STACKS, make_config, stack_config

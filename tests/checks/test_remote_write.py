@@ -11,7 +11,7 @@ import yaml
 
 from infra.checks.remote_write import prometheus_config
 from infra.checks.runner import remote_write_findings
-from infra.program import plan
+from infra.estate import plan
 from infra.render.remote_write import with_workspace
 from tests.conftest import stack_config
 

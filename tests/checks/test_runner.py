@@ -26,8 +26,8 @@ from infra.checks.runner import (
     to_markdown,
 )
 from infra.cli import app
-from infra.plan.alerts import RuleError, parse_promql
-from infra.program import plan
+from infra.estate import plan
+from infra.rules import RuleError, parse_promql
 from infra.synth import synth_plans
 from infra.tools import VERSION_FLOORS, binary_version
 from tests.conftest import STACKS, stack_config

@@ -11,7 +11,7 @@ import pytest
 from alerts import ALERT_NAMES, rule_groups
 from alerts.slos import FAST_BURN, SLOW_BURN
 from infra.catalog.dashboard_refs import DASHBOARDS, Dashboard
-from infra.plan.alerts import iter_alerts
+from infra.rules import iter_alerts
 from tests.conftest import ROOT, stack_config
 
 ALERTING = (ROOT / "docs" / "alerting.md").read_text()

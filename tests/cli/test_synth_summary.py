@@ -14,9 +14,9 @@ from typing import Any
 import yaml
 from typer.testing import CliRunner
 
-from infra.checks.route_match import paging_receivers
 from infra.cli import app
 from infra.config.loader import CREDENTIAL_KEYS
+from infra.review.route_match import paging_receivers
 from tests.conftest import ROOT, STACKS
 
 #: The console script's entry, run with stdout a pipe.

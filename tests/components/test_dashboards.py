@@ -34,7 +34,7 @@ def _program(config: EstateConfig) -> None:
     GrafanaDashboards(
         "dashboards",
         GrafanaDashboardsArgs(
-            dashboards=dashboards.build_all(config),
+            dashboards=dashboards.build_all(config, multi_cluster=False),
             namespace=config.metrics.namespace,
             external=(
                 ExternalGrafanaArgs(url=external.url, auth=external.auth) if external else None
@@ -61,7 +61,7 @@ def _of(run: SynthRun, type_: str) -> list[Registration]:
 
 def test_in_cluster_one_labelled_configmap_per_dashboard_in_the_monitoring_namespace() -> None:
     run = _in_cluster()
-    docs = {d.uid: d for d in dashboards.build_all(make_config("prod"))}
+    docs = {d.uid: d for d in dashboards.build_all(make_config("prod"), multi_cluster=False)}
     maps = _of(run, CONFIGMAP)
     # The five fixed dashboards and prod's one SLO dashboard (backend).
     assert len(maps) == len(docs) == len(DASHBOARDS) + 1 == 6
@@ -98,7 +98,7 @@ def test_external_grafana_gets_folders_and_dashboards_through_an_explicit_provid
     folders = _of(run, "grafana:oss/folder:Folder")
     boards = _of(run, "grafana:oss/dashboard:Dashboard")
     assert sorted(f.inputs["uid"] for f in folders) == sorted(f.uid for f in dashboards.FOLDERS)
-    docs = {d.uid: d for d in dashboards.build_all(make_config("prod"))}
+    docs = {d.uid: d for d in dashboards.build_all(make_config("prod"), multi_cluster=False)}
     assert len(boards) == len(docs) == len(DASHBOARDS) + 1 == 6
     for board in [*folders, *boards]:
         assert board.provider.startswith(provider.urn + "::")
@@ -125,7 +125,7 @@ def test_every_child_is_parented_to_the_component() -> None:
 
 
 def test_two_dashboards_with_one_uid_are_refused() -> None:
-    doc = dashboards.build_all(make_config("dev"))[0]
+    doc = dashboards.build_all(make_config("dev"), multi_cluster=False)[0]
 
     def program(config: EstateConfig) -> None:
         GrafanaDashboards(
@@ -142,7 +142,9 @@ def test_outputs_name_the_dashboards_and_the_delivery() -> None:
     def program(config: EstateConfig) -> None:
         component = GrafanaDashboards(
             "dashboards",
-            GrafanaDashboardsArgs(dashboards=dashboards.build_all(config), namespace="monitoring"),
+            GrafanaDashboardsArgs(
+                dashboards=dashboards.build_all(config, multi_cluster=False), namespace="monitoring"
+            ),
         )
         pulumi.Output.all(component.dashboard_uids, component.delivery).apply(
             lambda values: seen.update(uids=values[0], delivery=values[1])

@@ -20,7 +20,7 @@ from infra.config.probes import (
     probe_dict,
     probe_problems,
 )
-from infra.program import plan
+from infra.estate import plan
 from tests.conftest import make_config
 
 SEED = ProbesConfig()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import ConfigError, load_stack_file
-from infra.program import plan
+from infra.estate import plan
 from tests.conftest import STACKS, stack_config
 
 HERE = Path(__file__).parent

@@ -41,7 +41,7 @@ from infra.checks.dashboards import (
     stack_for,
     substitute,
 )
-from infra.program import plan
+from infra.estate import plan
 from tests.conftest import make_config, stack_config
 
 UID = "bh-test-broken"
@@ -55,7 +55,7 @@ def _stack() -> Stack:
 
 def _model(*exprs: str, positions: tuple[tuple[int, int, int, int], ...] = ()) -> dict[str, Any]:
     """A one-dashboard fixture: panel i+1 queries exprs[i] at positions[i] (a row by default)."""
-    ctx = Context.from_config(stack_config("prod"))
+    ctx = Context.from_config(stack_config("prod"), multi_cluster=False)
     d = new_dashboard(REF, ctx, description="fixture", tags=["test"])
     for i, expr in enumerate(exprs):
         pos = positions[i] if positions else (8 * i, 0, 8, 8)
@@ -300,7 +300,7 @@ def test_estate_check_holds_each_slo_dashboard_to_its_contract() -> None:
     """The SLO dashboards a stack must have come from its SLO alerts, so a dashboard that
     lost a panel its burn alerts or the catalogue name is a finding."""
     from infra.checks.dashboards import check_contract, slo_dashboard_refs
-    from infra.program import plan
+    from infra.estate import plan
     from tests.conftest import stack_config
 
     estate = plan(stack_config("prod"))

@@ -18,9 +18,9 @@ from infra.checks.dashboards import (
     panels,
     variable_values,
 )
+from infra.estate import plan
 from infra.naming import DATASOURCE_UIDS
-from infra.plan.alerts import iter_alerts, metric_names
-from infra.program import plan
+from infra.rules import iter_alerts, metric_names
 from tests.conftest import make_config, stack_config
 
 
@@ -34,7 +34,7 @@ def _panel(model: dict[str, Any], panel_id: int) -> dict[str, Any]:
 
 
 def test_the_four_dashboards_have_the_uids_and_titles_of_dashboard_refs() -> None:
-    docs = dashboards.build_all(stack_config("prod"))
+    docs = dashboards.build_all(stack_config("prod"), multi_cluster=False)
     # ... then the SLO dashboards, one per service with SLOs (tests/dashboards/test_slo.py).
     refs = [*dashboard_refs.DASHBOARDS, dashboard_refs.slo_dashboard("backend")]
     assert [(d.uid, d.title) for d in docs] == [(r.uid, r.title) for r in refs]
@@ -51,13 +51,13 @@ def test_every_alert_link_of_every_stack_opens_a_real_panel(stack_name: str) -> 
     groups = rule_groups(config)
     links = alert_links(groups)
     assert len(links) >= 9
-    models = [d.json for d in dashboards.build_all(config)]
+    models = [d.json for d in dashboards.build_all(config, multi_cluster=False)]
     assert check_alert_links(models, links) == []
 
 
 def test_the_panel_an_alert_links_to_reads_what_the_alert_evaluates() -> None:
     config = stack_config("prod")
-    models = _by_uid(dashboards.build_all(config))
+    models = _by_uid(dashboards.build_all(config, multi_cluster=False))
     checked = 0
     for alert in iter_alerts(rule_groups(config)):
         reads = metric_names(alert.expr)
@@ -74,13 +74,13 @@ def test_the_panel_an_alert_links_to_reads_what_the_alert_evaluates() -> None:
 
 def test_building_twice_gives_the_same_bytes() -> None:
     config = stack_config("prod")
-    first = [d.text for d in dashboards.build_all(config)]
-    second = [d.text for d in dashboards.build_all(stack_config("prod"))]
+    first = [d.text for d in dashboards.build_all(config, multi_cluster=False)]
+    second = [d.text for d in dashboards.build_all(stack_config("prod"), multi_cluster=False)]
     assert first == second
 
 
 def test_canonical_json_has_no_volatile_fields_and_sorted_keys() -> None:
-    for doc in dashboards.build_all(stack_config("dev")):
+    for doc in dashboards.build_all(stack_config("dev"), multi_cluster=False):
         assert "id" not in doc.json
         assert "version" not in doc.json
         assert doc.text.endswith("}\n")
@@ -89,7 +89,7 @@ def test_canonical_json_has_no_volatile_fields_and_sorted_keys() -> None:
 
 def test_template_variables_default_to_the_stack_and_the_backend() -> None:
     config = make_config("staging", cluster={"namespace": "bh-apps"})
-    for doc in dashboards.build_all(config):
+    for doc in dashboards.build_all(config, multi_cluster=False):
         if doc.uid == dashboard_refs.ESTATE_HEALTH.uid or doc.uid.startswith("bh-slo-"):
             # About the estate, not a workload, or one service's own SLOs (selected by their
             # `slo` label): no namespace or service to choose.
@@ -103,7 +103,7 @@ def test_template_variables_default_to_the_stack_and_the_backend() -> None:
 
 
 def test_rates_use_the_rate_interval_and_every_query_selects_the_variables() -> None:
-    for doc in dashboards.build_all(stack_config("prod")):
+    for doc in dashboards.build_all(stack_config("prod"), multi_cluster=False):
         for panel in panels(doc.json):
             for target in panel.get("targets") or []:
                 if target["datasource"]["type"] != "prometheus":
@@ -115,7 +115,9 @@ def test_rates_use_the_rate_interval_and_every_query_selects_the_variables() -> 
 
 
 def test_logs_and_traces_panels_use_loki_and_jaeger_when_they_are_deployed() -> None:
-    model = _by_uid(dashboards.build_all(stack_config("prod")))["bh-application-overview"]
+    model = _by_uid(dashboards.build_all(stack_config("prod"), multi_cluster=False))[
+        "bh-application-overview"
+    ]
     types = {p["type"]: p for p in panels(model)}
     assert types["logs"]["datasource"]["uid"] == DATASOURCE_UIDS["loki"]
     assert types["logs"]["targets"][0]["expr"] == (
@@ -130,7 +132,7 @@ def test_logs_and_traces_panels_use_loki_and_jaeger_when_they_are_deployed() -> 
 
 def test_without_loki_and_tracing_there_are_no_panels_that_would_need_them() -> None:
     config = make_config("dev", loki={"enabled": False}, tracing={"enabled": False})
-    model = _by_uid(dashboards.build_all(config))["bh-application-overview"]
+    model = _by_uid(dashboards.build_all(config, multi_cluster=False))["bh-application-overview"]
     assert {p["type"] for p in panels(model)} == {"timeseries", "stat"}
     assert "links" not in _panel(model, dashboard_refs.RESPONSE_TIME.panel_id)
     assert check_estate(plan(config)) == []
@@ -138,7 +140,7 @@ def test_without_loki_and_tracing_there_are_no_panels_that_would_need_them() -> 
 
 def test_panels_draw_the_thresholds_of_the_alerts_that_link_to_them() -> None:
     config = make_config("staging", alerting={"overrides": {"HighErrorRate": {"threshold": 0.13}}})
-    model = _by_uid(dashboards.build_all(config))["bh-application-overview"]
+    model = _by_uid(dashboards.build_all(config, multi_cluster=False))["bh-application-overview"]
     panel = _panel(model, dashboard_refs.ERROR_RATE.panel_id)
     steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
     assert [s["value"] for s in steps] == [None, 0.13]
@@ -156,7 +158,7 @@ def test_scrape_targets_panel_covers_every_service_with_a_target() -> None:
             }
         },
     )
-    model = _by_uid(dashboards.build_all(config))["bh-infrastructure"]
+    model = _by_uid(dashboards.build_all(config, multi_cluster=False))["bh-infrastructure"]
     panel = _panel(model, dashboard_refs.SCRAPE_TARGETS.panel_id)
     # The seed's frontend serves no metrics: it has no target, so it is not listed.
     assert 'job=~"backend|worker"' in panel["targets"][0]["expr"]
@@ -164,13 +166,13 @@ def test_scrape_targets_panel_covers_every_service_with_a_target() -> None:
 
 def test_the_service_variable_offers_only_services_that_serve_metrics() -> None:
     workload_dashboards = [d.uid for d in dashboard_refs.DASHBOARDS[:4]]
-    for doc in dashboards.build_all(make_config("prod")):
+    for doc in dashboards.build_all(make_config("prod"), multi_cluster=False):
         if doc.uid not in workload_dashboards:
             continue
         (service,) = [v for v in doc.json["templating"]["list"] if v["name"] == "service"]
         assert 'job=~"backend"' in service["query"], doc.uid
     scraped = make_config("prod", services={"frontend": {"metrics": {"enabled": True}}})
-    for doc in dashboards.build_all(scraped):
+    for doc in dashboards.build_all(scraped, multi_cluster=False):
         if doc.uid not in workload_dashboards:
             continue
         (service,) = [v for v in doc.json["templating"]["list"] if v["name"] == "service"]
@@ -178,7 +180,9 @@ def test_the_service_variable_offers_only_services_that_serve_metrics() -> None:
 
 
 def test_dashboards_are_filed_in_one_folder_per_area() -> None:
-    folders = {d.uid: d.folder for d in dashboards.build_all(stack_config("prod"))}
+    folders = {
+        d.uid: d.folder for d in dashboards.build_all(stack_config("prod"), multi_cluster=False)
+    }
     assert folders["bh-application-overview"] == folders["bh-database-performance"]
     assert len({f.uid for f in folders.values()}) == 3
     assert set(folders.values()) == set(dashboards.FOLDERS)
@@ -186,7 +190,9 @@ def test_dashboards_are_filed_in_one_folder_per_area() -> None:
 
 def test_the_estate_health_dashboard_reads_each_pipeline_components_own_metrics() -> None:
     config = make_config("prod", cluster={"observabilityNamespace": "telemetry"})
-    model = _by_uid(dashboards.build_all(config))[dashboard_refs.ESTATE_HEALTH.uid]
+    model = _by_uid(dashboards.build_all(config, multi_cluster=False))[
+        dashboard_refs.ESTATE_HEALTH.uid
+    ]
     exprs = {p["id"]: [t["expr"] for t in p["targets"]] for p in panels(model)}
     assert set(exprs) == {p.id for p in dashboard_refs.ESTATE_HEALTH.panels}
     for panel_exprs in exprs.values():

@@ -29,8 +29,8 @@ from infra.checks.dashboards import (
     variable_values,
 )
 from infra.config.model import EstateConfig
+from infra.estate import plan
 from infra.naming import DATASOURCE_UIDS
-from infra.program import plan
 from infra.render.prometheus import to_yaml
 from infra.tools import promtool
 from tests.conftest import make_config, stack_config
@@ -45,7 +45,7 @@ def _multi_cluster() -> EstateConfig:
 
 
 def _docs(config: EstateConfig) -> list[dashboards.DashboardDoc]:
-    return dashboards.build_all(config)
+    return dashboards.build_all(config, multi_cluster=True)
 
 
 def _prometheus_targets(model: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:

@@ -13,12 +13,16 @@ from dashboards.slo import sli_selector
 from infra.catalog import dashboard_refs
 from infra.checks.dashboards import alert_links, check_alert_links, check_contract, panels
 from infra.config.model import EstateConfig
-from infra.program import plan
+from infra.estate import plan
 from tests.conftest import make_config, stack_config
 
 
 def _slo_docs(config: EstateConfig) -> dict[str, dict[str, Any]]:
-    return {d.uid: d.json for d in dashboards.build_all(config) if d.uid.startswith("bh-slo-")}
+    return {
+        d.uid: d.json
+        for d in dashboards.build_all(config, multi_cluster=False)
+        if d.uid.startswith("bh-slo-")
+    }
 
 
 def _slos(config: EstateConfig) -> tuple[Slo, ...]:
@@ -40,7 +44,7 @@ def test_prod_has_one_slo_dashboard_for_the_backend_matching_dashboard_refs() ->
 
 
 def test_without_slos_there_is_no_slo_dashboard() -> None:
-    ctx = Context.from_config(stack_config("prod"))
+    ctx = Context.from_config(stack_config("prod"), multi_cluster=False)
     assert slo.build(ctx, ()) == []
 
 
@@ -84,7 +88,7 @@ def test_the_panels_read_the_slos_records_and_draw_objective_and_tiers() -> None
     model = _slo_docs(config)["bh-slo-backend"]
     (availability,) = [s for s in _slos(config) if s.sli == "availability"]
     assert availability.objective == 0.999
-    sel = sli_selector(Context.from_config(config), availability)
+    sel = sli_selector(Context.from_config(config, multi_cluster=False), availability)
     objective = _panel(model, 1)["targets"][0]["expr"]
     assert objective == f"0 * max(slo:sli_error:ratio_rate30d{sel}) + 0.999"
     sli = _panel(model, 2)

@@ -25,7 +25,7 @@ UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
 
 @cache
 def _rendered() -> dict[str, str]:
-    return {d.uid: d.text for d in dashboards.build_all(stack_config("prod"))}
+    return {d.uid: d.text for d in dashboards.build_all(stack_config("prod"), multi_cluster=False)}
 
 
 @pytest.mark.parametrize("uid", [d.uid for d in (*DASHBOARDS, slo_dashboard("backend"))])

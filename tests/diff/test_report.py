@@ -20,7 +20,6 @@ from infra.diff.model import (
 )
 from infra.diff.report import (
     FAIL_ON,
-    code,
     difference,
     failures,
     headlines,
@@ -30,6 +29,7 @@ from infra.diff.report import (
     text,
     to_json,
 )
+from infra.text import code
 
 GROUP = "aws:cloudwatch/logGroup:LogGroup"
 

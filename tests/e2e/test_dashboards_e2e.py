@@ -192,7 +192,7 @@ def _query(prom: Server, expr: str) -> list[Any]:
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
     work = tmp_path_factory.mktemp("dashboards-e2e")
     config = stack_config(STACK)
-    models = [doc.json for doc in dashboards.build_all(config)]
+    models = [doc.json for doc in dashboards.build_all(config, multi_cluster=False)]
 
     # The recording rules, and the SLO group whose records the SLO dashboards read.
     recording = [g for g in rule_groups(config) if g.name in ("recording", "slos")]

@@ -30,11 +30,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from alerts import rule_groups
 from harness.backend import SimulatedBackend
 from harness.servers import LOOPBACK, Server, free_port, prometheus, wait_until
-from infra.plan.alerts import RecordingRule
+from infra.estate import monitoring_plan
 from infra.plan.metrics_store import AmpPlan
-from infra.program import monitoring_plan
 from infra.render.prometheus import rule_file, to_yaml
 from infra.render.remote_write import REMOTE_NAME, prometheus_remote_write
+from infra.rules import RecordingRule
 from tests.conftest import stack_config
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-remote-write")]

@@ -38,8 +38,8 @@ import yaml
 from alerts import application, build, business, platform, rule_groups
 from alerts.settings import Settings
 from harness.servers import LOOPBACK, Server, alertmanager, free_port, prometheus, wait_until
-from infra.plan.alerts import RuleGroup
 from infra.render.prometheus import rule_file, to_yaml
+from infra.rules import RuleGroup
 from infra.tools import promtool
 from tests.conftest import stack_config
 from tests.e2e.cluster import (

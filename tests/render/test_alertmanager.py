@@ -17,7 +17,6 @@ import yaml
 
 from infra.config import EstateConfig
 from infra.config.model import GroupingConfig
-from infra.plan.alerts import AlertRule
 from infra.plan.routing import AlertmanagerPlan, RoutingPlan, alertmanager_plan, routing_plan
 from infra.render.alertmanager import (
     DEFAULT_SECRETS_DIR,
@@ -31,6 +30,7 @@ from infra.render.alertmanager import (
     alertmanager_config,
     receiver_secret_files,
 )
+from infra.rules import AlertRule
 from tests.conftest import ROOT, STACK_NAMES, make_config, stack_config
 
 #: Odd, unique values: if one shows up in a rendered config, a secret leaked.
@@ -184,7 +184,7 @@ def test_a_service_outage_inhibits_that_services_warnings_and_infos(stack: str) 
 @pytest.mark.parametrize("stack", STACK_NAMES)
 def test_the_outage_alerts_are_critical_per_service_alerts_the_rules_declare(stack: str) -> None:
     from alerts import rule_groups
-    from infra.plan.alerts import iter_alerts
+    from infra.rules import iter_alerts
 
     config = stack_config(stack)
     alerts = list(iter_alerts(rule_groups(config)))

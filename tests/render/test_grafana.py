@@ -106,7 +106,7 @@ def test_every_data_source_a_dashboard_references_is_provisioned(stack_name: str
     known = datasource_uids(chart_plan(config).grafana)
     referenced = {
         m.group(1)
-        for doc in dashboards.build_all(config)
+        for doc in dashboards.build_all(config, multi_cluster=False)
         for m in re.finditer(r'"uid": "([^"]+)"', doc.text)
         if m.group(1).startswith("bh-") and m.group(1) in DATASOURCE_UIDS.values()
     }
@@ -116,7 +116,9 @@ def test_every_data_source_a_dashboard_references_is_provisioned(stack_name: str
 
 @pytest.mark.parametrize("uid", ["bh-application-overview", "bh-infrastructure"])
 def test_dashboard_configmap_is_labelled_for_the_sidecar_and_filed_by_area(uid: str) -> None:
-    (doc,) = [d for d in dashboards.build_all(stack_config("prod")) if d.uid == uid]
+    (doc,) = [
+        d for d in dashboards.build_all(stack_config("prod"), multi_cluster=False) if d.uid == uid
+    ]
     manifest = dashboard_configmap(doc, "monitoring")
     meta = manifest["metadata"]
     assert meta["namespace"] == "monitoring"
@@ -160,7 +162,7 @@ def test_workspace_data_source_signs_with_the_pods_role_in_its_region() -> None:
 
 
 def test_synth_writes_each_dashboard_once_from_either_delivery() -> None:
-    doc = dashboards.build_all(stack_config("prod"))[0]
+    doc = dashboards.build_all(stack_config("prod"), multi_cluster=False)[0]
     manifest = dashboard_configmap(doc, "monitoring")
     path = f"grafana/dashboards/{doc.uid}.json"
     assert synth_dashboard_files(CONFIGMAP_TYPE, manifest) == {path: doc.text}

@@ -17,7 +17,7 @@ from infra.render.chart_facts import (
 )
 from infra.render.kube_prometheus_stack import ALERTMANAGER_SECRET, RELEASE_NAME, values
 from infra.render.monitors import service_monitor
-from infra.render.yamlout import dump
+from infra.yamlout import dump
 from tests.conftest import make_config, stack_config
 
 

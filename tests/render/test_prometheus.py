@@ -5,8 +5,8 @@ from __future__ import annotations
 import yaml
 
 from alerts import rule_groups
-from infra.plan.alerts import AlertRule, RecordingRule, RuleGroup
 from infra.render.prometheus import prometheus_rule, rule_file, to_yaml
+from infra.rules import AlertRule, RecordingRule, RuleGroup
 from tests.conftest import make_config
 
 ALERT = AlertRule(

@@ -15,10 +15,10 @@ import yaml
 
 from alerts import rule_groups
 from infra.config.model import EstateConfig
+from infra.estate import monitoring_plan
 from infra.naming import DATASOURCE_UIDS
 from infra.plan.metrics_store import AmpPlan
 from infra.plan.monitoring import MonitoringPlan
-from infra.program import monitoring_plan
 from infra.render.remote_write import (
     OPERATOR_TO_PROMETHEUS,
     RELABEL_OPERATOR_TO_PROMETHEUS,

@@ -19,7 +19,7 @@ from infra.render.tracing import (
     needs_storage_secret,
     sampling_percentage,
 )
-from infra.render.yamlout import dump
+from infra.yamlout import dump
 from tests.conftest import make_config, stack_config
 
 

@@ -254,7 +254,7 @@ def test_cli_refuses_bad_config_without_traceback_or_output(tmp_path: Path) -> N
 
 
 def test_a_heartbeat_url_becomes_a_file_of_the_receivers_secret(tmp_path: Path) -> None:
-    from infra.program import plan
+    from infra.estate import plan
 
     config = make_config("local", alerting={"heartbeatUrl": "https://hb.example/x"})
     run = run_program(config, "local", build)

@@ -19,6 +19,9 @@ from typing import Literal, get_args
 
 import promql_parser
 
+from infra.core import durations
+from infra.core.labels import LABEL_NAME_PATTERN, is_label_name
+
 #: Alert severities. Alertmanager routes on them (critical pages) and inhibits on them (see
 #: infra/render/alertmanager.py: a service's outage silences its warnings and infos). There is
 #: deliberately no `none`: the Watchdog heartbeat is routed by its alertname instead.
@@ -35,11 +38,9 @@ DASHBOARD_ANNOTATION = "dashboard"
 _ALERT_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 #: level:metric:operations, the Prometheus naming convention for recording rules.
 _RECORD_NAME = re.compile(r"^[a-z][a-z0-9_]*:[a-z][a-z0-9_]*:[a-z][a-z0-9_]*$")
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-_DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 _SERVICE = re.compile(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$")
 #: A `service` read from a series label (AlertRule.service_from_label).
-_SERVICE_TEMPLATE = re.compile(r"^\{\{ \$labels\.[a-zA-Z_][a-zA-Z0-9_]* \}\}$")
+_SERVICE_TEMPLATE = re.compile(rf"^\{{\{{ \$labels\.{LABEL_NAME_PATTERN} \}}\}}$")
 _GROUP_NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
 _URL = re.compile(r"^https?://[^\s]+$")
 
@@ -98,13 +99,13 @@ def longest_range(expr: str) -> timedelta:
 
 
 def check_duration(rule: str, what: str, value: str) -> None:
-    if not _DURATION.fullmatch(value):
-        raise RuleError(rule, f"{what} {value!r} is not a Prometheus duration such as 30s or 5m")
+    if not durations.is_duration(value):
+        raise RuleError(rule, f"{what} {value!r} is not {durations.HELP}")
 
 
 def _check_labels(rule: str, labels: Mapping[str, str], reserved: frozenset[str]) -> None:
     for name, value in labels.items():
-        if not _LABEL_NAME.fullmatch(name):
+        if not is_label_name(name):
             raise RuleError(rule, f"label name {name!r} is not a valid Prometheus label name")
         if name in reserved:
             raise RuleError(rule, f"label {name!r} is set by the rule itself, not by `labels`")

@@ -14,8 +14,8 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from infra.checks.policies import POLICIES
-from infra.checks.policy_pack import stack_policies
+from infra.review.policies import POLICIES
+from infra.review.policy_pack import stack_policies
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*.json"))
 

@@ -16,9 +16,11 @@ from typing import Any
 
 import promql_parser
 
-from infra.checks.route_match import paging_receivers, receivers
 from infra.config.identity import policy_environment
+from infra.core import durations, environments
+from infra.core.environments import production_like, watched
 from infra.naming import ENVIRONMENT_LABEL, image_reference_problem, pin_problem
+from infra.review.route_match import paging_receivers, receivers
 
 _RELEASE = "kubernetes:helm.sh/v3:Release"
 _PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
@@ -119,7 +121,7 @@ def _alertmanager_configs(
 
 
 def _critical_pages(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
-    if env not in ("staging", "prod"):
+    if not watched(env):
         return
     configs = list(_alertmanager_configs(resources))
     criticals = [
@@ -163,14 +165,15 @@ def _log_groups(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
                 "log group keeps logs forever: set a retention",
             )
         retention = r.props.get("retentionInDays")
-        if env == "prod" and isinstance(retention, int | float) and 0 < retention < 30:
+        floor = environments.PROD.log_retention_days
+        if production_like(env) and isinstance(retention, int | float) and 0 < retention < floor:
             yield Violation(
                 "log-retention",
                 r.urn,
                 "inputs.retentionInDays",
                 f"prod log group keeps logs {retention:g} days; at least 30",
             )
-        if env == "prod" and not r.props.get("kmsKeyId"):
+        if production_like(env) and not r.props.get("kmsKeyId"):
             yield Violation(
                 "log-encryption",
                 r.urn,
@@ -180,7 +183,7 @@ def _log_groups(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
 
 
 def _stateful_protected(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
-    if env != "prod":
+    if not production_like(env):
         return
     for r in resources:
         if r.type in STATEFUL_TYPES and not r.protect:
@@ -312,28 +315,20 @@ def _probes(resources: Sequence[Resource], _env: str) -> Iterator[Violation]:
                 yield Violation("workload-probes", r.urn, where, f"missing {', '.join(missing)}")
 
 
-#: Where critical alerts page: how soon and how often a page leaves (seconds).
-PAGING_LIMITS: tuple[tuple[str, int], ...] = (
-    ("group_wait", 5 * 60),
-    ("group_interval", 30 * 60),
-    ("repeat_interval", 24 * 3600),
-)
 #: Alertmanager's own defaults, for a route tree that leaves a value unset.
 _ALERTMANAGER_DEFAULTS = {"group_wait": "30s", "group_interval": "5m", "repeat_interval": "4h"}
-_DURATION_PART = re.compile(r"([0-9]+)(ms|s|m|h|d|w|y)")
-_UNIT_SECONDS = {
-    "ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000,
-}  # fmt: skip
 _ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 #: Userinfo in a URL: `scheme://user[:password]@host`.
 _URL_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@\"']*@")
 
 
 def duration_seconds(text: str) -> float:
-    """A Prometheus/Alertmanager duration in seconds; inf for one that does not parse."""
-    if not re.fullmatch(r"([0-9]+(ms|s|m|h|d|w|y))+", text):
+    """A Prometheus/Alertmanager duration in seconds (infra/core/durations.py); inf for one
+    Prometheus would refuse, so that a bound is never met by a value that cannot run."""
+    try:
+        return durations.seconds(text)
+    except durations.DurationError:
         return math.inf
-    return sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION_PART.findall(text))
 
 
 def _paging_routes(
@@ -349,7 +344,7 @@ def _paging_routes(
 def _paging_grouping(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
     """Where critical alerts page (staging, prod), the paging route reaches PagerDuty and a
     page leaves within 5m, is re-grouped within 30m and repeats at least daily."""
-    if env not in ("staging", "prod"):
+    if not watched(env):
         return
     for r, config in _alertmanager_configs(resources):
         pagers = paging_receivers(config)
@@ -363,13 +358,13 @@ def _paging_grouping(resources: Sequence[Resource], env: str) -> Iterator[Violat
             continue
         route = config.get("route") or {}
         for path, timing in _paging_routes(route, pagers, _ALERTMANAGER_DEFAULTS, "route"):
-            for key, limit in PAGING_LIMITS:
-                if duration_seconds(timing[key]) > limit:
+            for key, limit in environments.PAGING.limits():
+                if duration_seconds(timing[key]) > durations.seconds(limit):
                     yield Violation(
                         "paging-grouping",
                         r.urn,
                         f"values.alertmanager.config.{path}.{key}",
-                        f"{key} {timing[key]} on a paging route is above {limit // 60}m",
+                        f"{key} {timing[key]} on a paging route is above {limit}",
                     )
 
 
@@ -413,12 +408,12 @@ def _thresholds_finite(resources: Sequence[Resource], _env: str) -> Iterator[Vio
 
 def _critical_for(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
     """Where critical alerts page, each fires within an hour of its condition."""
-    if env not in ("staging", "prod"):
+    if not watched(env):
         return
     for r, group, rule in _rules(resources):
         if (rule.get("labels") or {}).get("severity") != "critical" or not rule.get("for"):
             continue
-        if duration_seconds(str(rule["for"])) > 3600:
+        if duration_seconds(str(rule["for"])) > durations.seconds(environments.PAGING.critical_for):
             yield Violation(
                 "critical-for",
                 r.urn,
@@ -441,7 +436,7 @@ def _find_key(value: Any, key: str, path: str = "") -> Iterator[tuple[str, Any]]
 
 def _tls(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
     """In prod, report email goes over TLS and the trace store is reached over https."""
-    if env != "prod":
+    if not production_like(env):
         return
     for r, config in _alertmanager_configs(resources):
         for i, receiver in enumerate(config.get("receivers") or []):
@@ -495,10 +490,10 @@ def _no_url_credentials(resources: Sequence[Resource], _env: str) -> Iterator[Vi
 def _aws_account_guard(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
     """Prod has its AWS account; staging's and prod's AWS providers name the only accounts
     they may touch (`aws:allowedAccountIds`)."""
-    if env not in ("staging", "prod") or not resources:
+    if not watched(env) or not resources:
         return
     providers = [r for r in resources if r.type == "pulumi:providers:aws"]
-    if env == "prod" and not providers:
+    if production_like(env) and not providers:
         yield Violation(
             "aws-account-guard",
             resources[0].urn,

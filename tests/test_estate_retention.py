@@ -6,8 +6,8 @@ import pytest
 
 from alerts import rule_groups
 from infra.config import ConfigError
-from infra.plan.alerts import longest_range
-from infra.program import plan, retention_problems
+from infra.estate import plan, retention_problems
+from infra.rules import longest_range
 from tests.conftest import STACK_NAMES, make_config, stack_config
 
 

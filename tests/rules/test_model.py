@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.plan.alerts import AlertRule, RecordingRule, RuleError, RuleGroup, metric_names
+from infra.rules import AlertRule, RecordingRule, RuleError, RuleGroup, metric_names
 
 GOOD: dict[str, Any] = {
     "name": "HighErrorRate",

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from infra.checks.policies import (
+from infra.checks.runner import Target, check_policies
+from infra.estate import plan
+from infra.review.policies import (
     POLICIES,
     Resource,
     environment_of,
@@ -17,8 +19,6 @@ from infra.checks.policies import (
     from_registration,
     image_pinned,
 )
-from infra.checks.runner import Target, check_policies
-from infra.program import plan
 from tests.conftest import make_config
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*.json"))

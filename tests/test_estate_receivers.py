@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.program import plan
+from infra.estate import plan
 from infra.render.alertmanager import DEFAULT_SECRETS_DIR, RECEIVER_SECRET_NAME
 from tests.conftest import STACK_NAMES, stack_config
 

@@ -13,7 +13,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from infra.checks.policies import POLICIES, Policy, Resource, environment_of
+from infra.review.policies import POLICIES, Policy, Resource, environment_of
 
 ReportViolation = Callable[[str, str | None], None]
 

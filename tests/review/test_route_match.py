@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.checks.route_match import parse_matcher, receivers
 from infra.plan.routing import alertmanager_plan, load_routing_table, routing_table_path
 from infra.render.alertmanager import alertmanager_config
+from infra.review.route_match import parse_matcher, receivers
 from infra.tools.amtool import route_receivers
 from tests.conftest import stack_config
 
