@@ -95,6 +95,9 @@ def measure(ref: str) -> Run:
         for i, name in enumerate(order)
     }
     summary = next((x.strip() for x in reversed(lines) if re.search(r"passed|failed", x)), "")
+    log = Path(tempfile.gettempdir()) / f"estate-suite-{commit}.log"
+    log.write_text("".join(lines), encoding="utf-8")
+    print(f"make test's output: {log}", file=sys.stderr)
     return Run(ref, commit, seconds, phases, code == 0, summary, busy / seconds)
 
 

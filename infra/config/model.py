@@ -256,7 +256,7 @@ class EstateConfig(BaseModel):
                     f" {context!r}: set one of them",
                 )
             )
-        if self.environment == "prod":
+        if environments.prod_rules(self.environment):
             if not self.logs.encrypt:
                 problems.append((f"{PROJECT}:logs.encrypt", "must be true in prod"))
             if not self.logs.protect:
@@ -265,14 +265,14 @@ class EstateConfig(BaseModel):
                 problems.append(
                     (f"{PROJECT}:alerting.pageOnCall", "must be true in prod: critical alerts page")
                 )
-        if self.alerting.page_on_call and self.environment in ("local", "dev"):
+        if self.alerting.page_on_call and not environments.production_like(self.environment):
             problems.append(
                 (
                     f"{PROJECT}:alerting.pageOnCall",
                     f"must be false in {self.environment}: only staging and prod page the on-call",
                 )
             )
-        if self.environment in ("staging", "prod"):
+        if environments.production_like(self.environment):
             problems += self._watched_from_outside()
         if self.alerting.page_on_call and self.alerting.pagerduty is None:
             problems.append(
@@ -282,7 +282,7 @@ class EstateConfig(BaseModel):
                     " (set alerting.pagerduty.routingKey as a secret)",
                 )
             )
-        if self.environment == "prod":
+        if environments.prod_rules(self.environment):
             if self.metrics.prometheus_replicas < 2:
                 problems.append(
                     (f"{PROJECT}:metrics.prometheusReplicas", "must be at least 2 in prod (HA)")
@@ -305,7 +305,7 @@ class EstateConfig(BaseModel):
             )
         if (
             self.aws.enabled
-            and self.environment in ("staging", "prod")
+            and environments.production_like(self.environment)
             and not self.logs.report_email
         ):
             problems.append(
@@ -466,7 +466,7 @@ class EstateConfig(BaseModel):
         """What no stack file can switch off (docs/configuration.md, "Guardrails")."""
         problems: list[tuple[str, str]] = []
         env, alerting = self.environment, self.alerting
-        if env in ("staging", "prod") and not self.aws_allowed_account_ids:
+        if environments.production_like(env) and not self.aws_allowed_account_ids:
             problems.append(
                 (
                     "aws:allowedAccountIds",
@@ -476,7 +476,7 @@ class EstateConfig(BaseModel):
             )
         if alerting.page_on_call:
             problems += self._paging_problems()
-        if env != "prod":
+        if not environments.prod_rules(env):
             return problems
         if not self.aws.enabled:
             problems.append((f"{PROJECT}:aws.enabled", "must be true in prod"))
@@ -540,7 +540,7 @@ class EstateConfig(BaseModel):
             problems.append(
                 (f"{PROJECT}:tracing.storageUrl", f"is required with storage {t.storage}")
             )
-        if self.environment == "prod":
+        if environments.prod_rules(self.environment):
             if t.enabled and t.storage == "memory":
                 problems.append(
                     (f"{PROJECT}:tracing.storage", "must be elasticsearch or opensearch in prod")

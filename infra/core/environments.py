@@ -2,9 +2,9 @@
 (infra/config) and the policies (infra/review/policies.py, which the CrossGuard pack runs)
 both read, so a bound is never written twice.
 
-`production_like` environments take prod's rules; `watched` ones page the on-call and are
-watched from outside (a dead man's switch, links that open). A stack's environment itself is
-fixed by its name (infra/config/identity.py).
+`production_like` environments (staging, prod) run like production; `prod_rules` says where
+prod's own rules apply. A stack's environment itself is fixed by its name
+(infra/config/identity.py).
 """
 
 from __future__ import annotations
@@ -18,14 +18,16 @@ ENVIRONMENTS: tuple[EnvironmentName, ...] = ("local", "dev", "staging", "prod")
 
 
 def production_like(environment: str) -> bool:
-    """Takes prod's rules: encrypted, protected, retained, paging with bounded timings."""
-    return environment == "prod"
-
-
-def watched(environment: str) -> bool:
-    """Pages the on-call when critical alerts fire, and is watched from outside: staging and
-    prod (a dead man's switch, alert and silence links that open)."""
+    """Runs like production: staging and prod. Sized for it (replicas, volumes), runs its
+    code as production, pages the on-call, is watched from outside (a dead man's switch,
+    links that open) and deploys only into its own AWS account."""
     return environment in ("staging", "prod")
+
+
+def prod_rules(environment: str) -> bool:
+    """Takes prod's own rules besides: encrypted, protected and retained data, bounded paging,
+    real stores (https, S3), no debug switches."""
+    return environment == "prod"
 
 
 @dataclass(frozen=True)

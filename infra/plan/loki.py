@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from infra.config.model import EstateConfig
+from infra.core import environments
 from infra.naming import PROJECT
 from infra.plan.workloads import endpoints
 
@@ -40,7 +41,7 @@ class LokiPlan:
 
     @property
     def production_like(self) -> bool:
-        return self.environment in ("staging", "prod")
+        return environments.production_like(self.environment)
 
 
 def loki_plan(config: EstateConfig) -> LokiPlan:
@@ -58,7 +59,7 @@ def loki_plan(config: EstateConfig) -> LokiPlan:
         bucket=loki.bucket,
         oidc_provider_arn=config.cluster.oidc_provider_arn,
         protect=config.logs.protect,
-        volume_size="50Gi" if config.environment in ("staging", "prod") else "10Gi",
+        volume_size="50Gi" if environments.production_like(config.environment) else "10Gi",
         tags={"project": PROJECT, "environment": config.environment, "component": "loki"},
         scrape_interval=config.metrics.scrape_interval,
     )

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from infra.config.model import ClusterFlavor, Environment, EstateConfig, MetricsConfig
+from infra.core import environments
 from infra.naming import Endpoints
 from infra.plan.metrics_store import AmpPlan, amp_plan
 from infra.plan.routing import AlertmanagerPlan, alertmanager_plan
@@ -70,7 +71,7 @@ class ChartPlan:
 
     @property
     def production_like(self) -> bool:
-        return self.environment in ("staging", "prod")
+        return environments.production_like(self.environment)
 
 
 def chart_plan(config: EstateConfig, groups: Iterable[RuleGroup] = ()) -> ChartPlan:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from infra.config.model import EstateConfig, TracingConfig
+from infra.core import environments
 from infra.plan.workloads import endpoints
 
 
@@ -26,7 +27,7 @@ class TracingPlan:
 
     @property
     def production_like(self) -> bool:
-        return self.environment in ("staging", "prod")
+        return environments.production_like(self.environment)
 
 
 def tracing_plan(config: EstateConfig) -> TracingPlan:

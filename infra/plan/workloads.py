@@ -15,6 +15,7 @@ from typing import Any
 
 from infra.config.model import Environment, EstateConfig, ResourcesConfig
 from infra.config.probes import ProbesSpec
+from infra.core import environments
 from infra.naming import PART_OF_LABEL, PROJECT, Endpoints, trace_service_name
 from infra.text import num
 
@@ -155,7 +156,7 @@ def endpoints(config: EstateConfig) -> Endpoints:
 
 def _env(config: EstateConfig, service: str, version: str) -> tuple[EnvVar, ...]:
     svc = config.services[service]
-    development = config.environment in ("local", "dev")
+    development = not environments.production_like(config.environment)
     env = [
         EnvVar("NODE_ENV", "development" if development else "production"),
         EnvVar("LOG_LEVEL", svc.log_level or ("debug" if development else "info")),

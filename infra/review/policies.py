@@ -18,7 +18,7 @@ import promql_parser
 
 from infra.config.identity import policy_environment
 from infra.core import durations, environments
-from infra.core.environments import production_like, watched
+from infra.core.environments import prod_rules, production_like
 from infra.naming import ENVIRONMENT_LABEL, image_reference_problem, pin_problem
 from infra.review.route_match import paging_receivers, receivers
 
@@ -121,7 +121,7 @@ def _alertmanager_configs(
 
 
 def _critical_pages(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
-    if not watched(env):
+    if not production_like(env):
         return
     configs = list(_alertmanager_configs(resources))
     criticals = [
@@ -166,14 +166,14 @@ def _log_groups(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
             )
         retention = r.props.get("retentionInDays")
         floor = environments.PROD.log_retention_days
-        if production_like(env) and isinstance(retention, int | float) and 0 < retention < floor:
+        if prod_rules(env) and isinstance(retention, int | float) and 0 < retention < floor:
             yield Violation(
                 "log-retention",
                 r.urn,
                 "inputs.retentionInDays",
                 f"prod log group keeps logs {retention:g} days; at least 30",
             )
-        if production_like(env) and not r.props.get("kmsKeyId"):
+        if prod_rules(env) and not r.props.get("kmsKeyId"):
             yield Violation(
                 "log-encryption",
                 r.urn,
@@ -183,7 +183,7 @@ def _log_groups(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
 
 
 def _stateful_protected(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
-    if not production_like(env):
+    if not prod_rules(env):
         return
     for r in resources:
         if r.type in STATEFUL_TYPES and not r.protect:
@@ -344,7 +344,7 @@ def _paging_routes(
 def _paging_grouping(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
     """Where critical alerts page (staging, prod), the paging route reaches PagerDuty and a
     page leaves within 5m, is re-grouped within 30m and repeats at least daily."""
-    if not watched(env):
+    if not production_like(env):
         return
     for r, config in _alertmanager_configs(resources):
         pagers = paging_receivers(config)
@@ -408,7 +408,7 @@ def _thresholds_finite(resources: Sequence[Resource], _env: str) -> Iterator[Vio
 
 def _critical_for(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
     """Where critical alerts page, each fires within an hour of its condition."""
-    if not watched(env):
+    if not production_like(env):
         return
     for r, group, rule in _rules(resources):
         if (rule.get("labels") or {}).get("severity") != "critical" or not rule.get("for"):
@@ -436,7 +436,7 @@ def _find_key(value: Any, key: str, path: str = "") -> Iterator[tuple[str, Any]]
 
 def _tls(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
     """In prod, report email goes over TLS and the trace store is reached over https."""
-    if not production_like(env):
+    if not prod_rules(env):
         return
     for r, config in _alertmanager_configs(resources):
         for i, receiver in enumerate(config.get("receivers") or []):
@@ -490,10 +490,10 @@ def _no_url_credentials(resources: Sequence[Resource], _env: str) -> Iterator[Vi
 def _aws_account_guard(resources: Sequence[Resource], env: str) -> Iterator[Violation]:
     """Prod has its AWS account; staging's and prod's AWS providers name the only accounts
     they may touch (`aws:allowedAccountIds`)."""
-    if not watched(env) or not resources:
+    if not production_like(env) or not resources:
         return
     providers = [r for r in resources if r.type == "pulumi:providers:aws"]
-    if production_like(env) and not providers:
+    if prod_rules(env) and not providers:
         yield Violation(
             "aws-account-guard",
             resources[0].urn,
