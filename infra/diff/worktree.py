@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import importlib.metadata
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 from infra.naming import stack_name_problem
@@ -69,7 +74,10 @@ def synth_tree(
     if not wanted:
         return []
     env = {**os.environ, "PYTHONPATH": str(source)}
+    cached = _cache_key(source) if ref is not None else None
     for stack in wanted:
+        if cached is not None and _from_cache(cached, stack, out):
+            continue
         done = subprocess.run(
             [
                 sys.executable,
@@ -94,4 +102,62 @@ def synth_tree(
                 f"estate synth {stack} failed at {ref or source}:\n"
                 f"{(done.stderr or done.stdout).strip()}"
             )
+        if cached is not None:
+            _to_cache(cached, stack, out)
     return wanted
+
+
+#: Where synthesized commits are kept: $ESTATE_CACHE_DIR, else $XDG_CACHE_HOME/estate, else
+#: ~/.cache/estate. A pull request's base is synthesized once, not on every `estate diff`.
+CACHE_DIR_ENV = "ESTATE_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    configured = os.environ.get(CACHE_DIR_ENV)
+    if configured:
+        return Path(configured)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "estate"
+
+
+@cache
+def _environment_key() -> str:
+    """What besides a commit's files decides its synth: this Python and every installed
+    distribution's version (the synth runs the commit's code with this environment)."""
+    found = sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions())
+    return "\n".join([sys.version, *found])
+
+
+def _cache_key(worktree: Path) -> str | None:
+    """A committed tree's synth is a function of its content (git's tree id) and of the
+    environment; None when the tree id cannot be read (nothing is cached then)."""
+    try:
+        tree = _git(worktree, "rev-parse", "HEAD^{tree}")
+    except DiffError:
+        return None
+    return hashlib.sha256(f"{tree}\n{_environment_key()}".encode()).hexdigest()[:32]
+
+
+def _from_cache(key: str, stack: str, out: Path) -> bool:
+    kept = cache_dir() / "synth" / key / stack
+    if not kept.is_dir():
+        return False
+    shutil.copytree(kept, out / stack)
+    return True
+
+
+def _to_cache(key: str, stack: str, out: Path) -> None:
+    """Keep `out/<stack>` for the next diff of the same commit; written to a temporary folder
+    and renamed, so a reader never sees half a tree. A cache that cannot be written is
+    skipped: it only saves time."""
+    target = cache_dir() / "synth" / key / stack
+    if target.exists():
+        return
+    with contextlib.suppress(OSError):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{stack}-", dir=target.parent))
+        shutil.copytree(out / stack, staging / stack)
+        try:
+            (staging / stack).rename(target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)

@@ -45,7 +45,9 @@ def _multi_cluster() -> EstateConfig:
 
 
 def _docs(config: EstateConfig) -> list[dashboards.DashboardDoc]:
-    return dashboards.build_all(config, multi_cluster=True)
+    """The dashboards as the estate's plan builds them: whether several clusters share the
+    store comes from the metrics store's plan."""
+    return list(plan(config).dashboards.dashboards)
 
 
 def _prometheus_targets(model: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
