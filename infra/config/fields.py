@@ -19,6 +19,7 @@ from pydantic.alias_generators import to_camel
 
 from infra.config.secrets import PLACEHOLDER_PREFIX, placeholder
 from infra.core import durations
+from infra.core.environments import EnvironmentName
 from infra.core.labels import LABEL_NAME_PATTERN
 from infra.naming import (
     PROJECT,
@@ -26,7 +27,7 @@ from infra.naming import (
     pin_problem,
 )
 
-Environment = Literal["local", "dev", "staging", "prod"]
+Environment = EnvironmentName
 
 #: Where build_config passes the stack's name (never a key a stack file may set: the loader
 #: refuses it). Account-wide AWS names are scoped by it (`EstateConfig.name_scope`).
@@ -36,7 +37,6 @@ STACK_KEY = f"{PROJECT}:stack"
 SENTRY_SLUG_MAX = 50
 #: An AMP workspace alias has at most this many characters.
 AMP_ALIAS_MAX = 100
-ENVIRONMENTS: tuple[Environment, ...] = ("local", "dev", "staging", "prod")
 
 #: The values CloudWatch Logs accepts for a log group's retention (0 means never expire).
 RETENTION_DAYS: tuple[int, ...] = (

@@ -17,12 +17,10 @@ lower them.
 
 from __future__ import annotations
 
-from typing import Literal
-
-EnvironmentName = Literal["local", "dev", "staging", "prod"]
+from infra.core.environments import ENVIRONMENTS, EnvironmentName
 
 #: Weakest first: each environment's rules include the previous one's guardrails.
-STRENGTH: tuple[EnvironmentName, ...] = ("local", "dev", "staging", "prod")
+STRENGTH: tuple[EnvironmentName, ...] = ENVIRONMENTS
 
 ENVIRONMENT_KEY = "blue-harvest:environment"
 

@@ -42,7 +42,6 @@ from infra.config.fields import (
     _REGION,
     _URL,
     AMP_ALIAS_MAX,
-    ENVIRONMENTS,
     PATTERN_HELP,
     RESERVED_SERVICE_NAMES,
     RETENTION_DAYS,
@@ -91,6 +90,7 @@ from infra.config.tracing import (
     TracingConfig,
 )
 from infra.core import durations, environments
+from infra.core.environments import ENVIRONMENTS
 from infra.naming import (
     PROJECT,
     amp_role_name,
