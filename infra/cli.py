@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated
@@ -103,31 +105,40 @@ def synth(
     if output not in ("text", "json"):
         _error(f"estate synth: --format {output!r}: allowed: text, json")
         raise typer.Exit(2)
-    try:
+    with _refusals("estate synth", "; nothing was written"):
         stacks = discover_stacks(stacks_dir) if all_stacks else [validate_stack_name(str(stack))]
         if not stacks:
             _error(f"estate synth: no Pulumi.<stack>.yaml files in {stacks_dir}")
             raise typer.Exit(2)
         results = synth_stacks(stacks, stacks_dir, out)
-    except InvalidStackNameError as exc:
-        _error(f"estate synth: {exc}; nothing was written")
-        raise typer.Exit(2) from None
-    except StacksRefusedError as exc:
-        for err in exc.errors:
-            _error(err.render())
-        _error("estate synth: configuration refused; nothing was written")
-        raise typer.Exit(2) from None
-    except OutputError as exc:
-        _error(f"estate synth: {exc}")
-        raise typer.Exit(2) from None
-    except RuleError as exc:
-        _error(f"estate synth: {_rule_refused(exc)}; nothing was written")
-        raise typer.Exit(2) from None
     if output == "json":
         typer.echo(synth_json(results), nl=False)
         return
     for result in results:
         _summary(result)
+
+
+@contextlib.contextmanager
+def _refusals(command: str, after: str) -> Iterator[None]:
+    """What a command that synthesizes says, exit 2, when a stack is refused: a bad stack
+    name, a refused stack file (each problem), an output that cannot be written, an alert
+    rule that cannot be built. `after` ends the summary line (e.g. "; nothing was written")."""
+    try:
+        yield
+    except InvalidStackNameError as exc:
+        _error(f"{command}: {exc}{after}")
+        raise typer.Exit(2) from None
+    except StacksRefusedError as exc:
+        for err in exc.errors:
+            _error(err.render())
+        _error(f"{command}: configuration refused{after}")
+        raise typer.Exit(2) from None
+    except OutputError as exc:
+        _error(f"{command}: {exc}")
+        raise typer.Exit(2) from None
+    except RuleError as exc:
+        _error(f"{command}: {_rule_refused(exc)}{after}")
+        raise typer.Exit(2) from None
 
 
 def _rule_refused(err: RuleError) -> str:
@@ -233,23 +244,13 @@ def deploy_policy(
     more (infra/checks/deploy_policy.py). Attach it to the deploy role."""
     from infra.checks.deploy_policy import UnknownResourceTypeError, policy_json
 
-    try:
+    with _refusals("estate deploy-policy", ""):
         (result,) = synth_stacks([validate_stack_name(stack)], stacks_dir, out)
-        typer.echo(policy_json(result.summary.types), nl=False)
-    except InvalidStackNameError as exc:
-        _error(f"estate deploy-policy: {exc}")
-        raise typer.Exit(2) from None
-    except StacksRefusedError as exc:
-        for err in exc.errors:
-            _error(err.render())
-        _error("estate deploy-policy: configuration refused")
-        raise typer.Exit(2) from None
-    except (OutputError, UnknownResourceTypeError) as exc:
-        _error(f"estate deploy-policy: {exc}")
-        raise typer.Exit(2) from None
-    except RuleError as exc:
-        _error(f"estate deploy-policy: {_rule_refused(exc)}")
-        raise typer.Exit(2) from None
+        try:
+            typer.echo(policy_json(result.summary.types), nl=False)
+        except UnknownResourceTypeError as exc:
+            _error(f"estate deploy-policy: {exc}")
+            raise typer.Exit(2) from None
 
 
 @app.command(short_help="Synthesize and run every validator; exit 1 on errors.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,23 +59,32 @@ def _module_file(module: str) -> Path | None:
     return None
 
 
-def _imports(module: str) -> set[str]:
-    """Every module `module` imports (at any depth of its code, TYPE_CHECKING included)."""
+def _statements(module: str, source: str | None = None) -> Iterator[tuple[str, list[str]]]:
+    """(imported module, names imported from it) for every import in `module`'s code (or
+    `source`), at any depth, TYPE_CHECKING included; relative imports resolved."""
     path = _module_file(module)
     assert path is not None, module
-    found: set[str] = set()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    text = path.read_text() if source is None else source
+    for node in ast.walk(ast.parse(text, str(path))):
         if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
+            for alias in node.names:
+                yield alias.name, []
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
                 parts = package.split(".")
                 base = ".".join([*parts[: len(parts) - node.level + 1], *filter(None, [base])])
-            found.add(base)
-            # `from infra import synth` names a module too.
-            found |= {f"{base}.{alias.name}" for alias in node.names}
+            yield base, [alias.name for alias in node.names]
+
+
+def _imports(module: str) -> set[str]:
+    """Every name `module` imports: the modules, and `module.name` for what it takes from
+    them (`from infra import synth` names a module too)."""
+    found: set[str] = set()
+    for base, names in _statements(module):
+        found.add(base)
+        found |= {f"{base}.{name}" for name in names}
     return found
 
 
@@ -182,23 +192,14 @@ def _all_modules() -> list[str]:
 
 def _targets(module: str, source: str) -> set[str]:
     """The project modules `source` (module `module`'s code) imports, anywhere in it."""
-    path = _module_file(module)
-    package = (
-        module if path is not None and path.name == "__init__.py" else module.rpartition(".")[0]
-    )
     found: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")
-                base = ".".join([*parts[: len(parts) - node.level + 1], *filter(None, [base])])
-            for alias in node.names:
-                # `from infra import text` imports the module infra.text.
-                sub = f"{base}.{alias.name}"
-                found.add(sub if _module_file(sub) is not None else base)
+    for base, names in _statements(module, source):
+        if not names:
+            found.add(base)
+        for name in names:
+            # `from infra import text` imports the module infra.text.
+            sub = f"{base}.{name}"
+            found.add(sub if _module_file(sub) is not None else base)
     return {t for t in found if t.split(".")[0] in (*_ROOTS, "tests")}
 
 

@@ -30,6 +30,10 @@ def _git(repo: Path, *args: str) -> None:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path)
+
+
+def make_repo(tmp_path: Path) -> Path:
     """A one-commit repository holding the project's code and stacks as they are now."""
     repo = tmp_path / "repo"
     repo.mkdir()

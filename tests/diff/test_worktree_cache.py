@@ -3,29 +3,15 @@ synthesized twice, and the cache never stands in for other files or the working 
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from infra.diff.worktree import checkout, synth_tree
-from tests.conftest import ROOT
-from tests.diff.test_diff import CODE, _git
+from tests.diff.test_diff import _git, make_repo
 
 pytestmark = pytest.mark.slow
-
-
-def _repo(tmp_path: Path) -> Path:
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    for name in CODE:
-        if (ROOT / name).exists():
-            shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
-    _git(repo, "init", "-q", "-b", "main")
-    _git(repo, "add", "-A")
-    _git(repo, "-c", "user.email=t@example.test", "-c", "user.name=t", "commit", "-qm", "base")
-    return repo
 
 
 def _files(tree: Path) -> dict[str, bytes]:
@@ -38,7 +24,7 @@ def test_a_commit_is_synthesized_once_and_read_back_the_same(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ESTATE_CACHE_DIR", str(tmp_path / "cache"))
-    repo = _repo(tmp_path)
+    repo = make_repo(tmp_path)
     with checkout(repo, "HEAD", tmp_path / "first") as source:
         assert synth_tree(source, ["dev"], tmp_path / "out1", "HEAD") == ["dev"]
     assert len(list((tmp_path / "cache" / "synth").glob("*/dev"))) == 1
@@ -67,7 +53,7 @@ def test_another_commit_or_the_working_tree_is_synthesized_afresh(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ESTATE_CACHE_DIR", str(tmp_path / "cache"))
-    repo = _repo(tmp_path)
+    repo = make_repo(tmp_path)
     with checkout(repo, "HEAD", tmp_path / "base") as source:
         synth_tree(source, ["dev"], tmp_path / "out1", "HEAD")
     stack = repo / "stacks" / "Pulumi.dev.yaml"
