@@ -5,10 +5,10 @@ STACK ?= dev
 UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
-# pytest-xdist: four workers per core, 8 to 32 (the e2e tests mostly wait on real servers'
+# pytest-xdist: three workers per core, 6 to 24 (the e2e tests mostly wait on real servers'
 # clocks, so they overlap well even on 2 cores). loadgroup keeps the tests that share one
 # live estate (xdist_group) on one worker; pytest-randomly shuffles the order on every run.
-WORKERS ?= $(shell n=$$(( $$(nproc 2>/dev/null || echo 2) * 4 )); [ $$n -lt 8 ] && n=8; [ $$n -gt 32 ] && n=32; echo $$n)
+WORKERS ?= $(shell n=$$(( $$(nproc 2>/dev/null || echo 2) * 3 )); [ $$n -lt 6 ] && n=6; [ $$n -gt 24 ] && n=24; echo $$n)
 PYTEST := $(BIN)/pytest -n $(WORKERS) --dist loadgroup
 
 .PHONY: help install tools synth synth-all check test lint typecheck unit e2e bench bench-suite bench-cost clean

@@ -98,12 +98,3 @@ def make_config(
 @pytest.fixture(params=STACK_NAMES)
 def stack_name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests that share one live estate (an xdist_group) go to the workers first, in the
-    random order pytest-randomly gave them: a group runs on one worker from start to end, so
-    starting it last would leave the other workers idle while it finishes. Everything else
-    keeps its random order (the sort is stable)."""
-    items[:] = sorted(items, key=lambda item: item.get_closest_marker("xdist_group") is None)
